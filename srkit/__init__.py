@@ -1,0 +1,35 @@
+"""srkit: a small, exact toolkit for single-image super-resolution, and the library behind the srkit course.
+
+Conventions (tested in ``tests/``):
+
+* Images on disk and in numpy are ``uint8`` RGB ``(H, W, 3)``; grayscale test images stay ``(H, W)``.
+* Tensors for models are float32 ``(N, C, H, W)`` in [0, 1].
+* LR images are made by MATLAB-exact bicubic (:func:`srkit.resize.imresize`) from ground truth cropped
+  to a multiple of the scale (:func:`srkit.resize.modcrop`).
+* PSNR/SSIM are measured on Y (BT.601 studio swing) with ``crop_border = scale`` (:mod:`srkit.metrics`).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from . import color, datasets, io, metrics, resize, synthetic
+from .datasets import load_dataset, lr_hr_pairs, sample_images
+from .io import load_image, save_image
+from .metrics import psnr, ssim
+from .resize import imresize, modcrop
+
+__version__ = "0.1.0"
+__all__ = ["color", "datasets", "io", "metrics", "resize", "synthetic", "device", "imresize", "modcrop",
+           "load_image", "save_image", "load_dataset", "lr_hr_pairs", "sample_images", "psnr", "ssim"]
+
+
+def device(name: str | torch.device | None = None) -> torch.device:
+    """The torch device to use: ``name`` if given, else CUDA, then Apple's MPS, then the CPU."""
+    if name is not None:
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")

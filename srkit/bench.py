@@ -1,0 +1,93 @@
+"""Benchmarking super-resolution methods by the protocol: ``run``, ``METHODS`` and table formatting.
+
+A method is a function ``sr = method(lr, scale)`` from an LR ``uint8`` image (``(H, W, 3)`` or
+``(H, W)``) to an SR ``uint8`` image ``scale`` times larger. Every method of the course is listed once,
+in ``METHODS`` below; ``srkit bench`` and the benchmark chapter use exactly this dict.
+
+For each image of a dataset: ``hr = modcrop(image, scale)``, ``lr = imresize(hr, 1/scale)`` (MATLAB
+bicubic), ``sr = method(lr, scale)``, then PSNR and SSIM on Y with ``crop_border = scale``. The SR output
+is ``uint8`` (rounded), as in the papers. Dataset numbers are means over images.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from typing import Callable
+
+import numpy as np
+
+from .datasets import lr_hr_pairs
+from .metrics import psnr, ssim
+from .resize import imresize
+
+__all__ = ["METHODS", "run", "format_table", "format_markdown"]
+
+
+def interpolate(lr: np.ndarray, scale: int, method: str = "bicubic") -> np.ndarray:
+    """Upscale by interpolation (MATLAB ``imresize`` with the given kernel)."""
+    return imresize(lr, scale, method=method)
+
+
+METHODS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
+    "nearest": partial(interpolate, method="nearest"),
+    "bilinear": partial(interpolate, method="bilinear"),
+    "bicubic": partial(interpolate, method="bicubic"),
+    "lanczos3": partial(interpolate, method="lanczos3"),
+}
+
+
+def run(method: str | Callable, dataset, scale: int, progress: bool = False) -> dict:
+    """Measure one method on one dataset (a name, or a ``{name: image}`` dict) at one scale.
+
+    Returns ``{"method", "dataset", "scale", "psnr", "ssim", "seconds", "per_image": [...]}`` where
+    ``seconds`` is the mean time of the method per image, and each ``per_image`` entry has
+    ``"image", "psnr", "ssim", "seconds"``.
+    """
+    if isinstance(method, str):
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r}; available: {', '.join(METHODS)}")
+        name, fn = method, METHODS[method]
+    else:
+        name, fn = getattr(method, "__name__", "custom"), method
+    if int(scale) != scale or scale < 2:
+        raise ValueError(f"scale must be an integer >= 2, got {scale!r}")
+    pairs = lr_hr_pairs(dataset, int(scale))
+    if progress:
+        from tqdm.auto import tqdm
+        pairs = tqdm(pairs, desc=f"{name} x{scale}", leave=False)
+    rows = []
+    for pair in pairs:
+        start = time.perf_counter()
+        sr = fn(pair.lr, int(scale))
+        seconds = time.perf_counter() - start
+        if sr.shape != pair.hr.shape:
+            raise ValueError(f"method {name!r} returned shape {sr.shape} for {pair.name}; expected {pair.hr.shape}")
+        rows.append({"image": pair.name, "psnr": psnr(sr, pair.hr, scale), "ssim": ssim(sr, pair.hr, scale),
+                     "seconds": seconds})
+    return {"method": name, "dataset": dataset if isinstance(dataset, str) else "custom", "scale": int(scale),
+            "psnr": float(np.mean([r["psnr"] for r in rows])), "ssim": float(np.mean([r["ssim"] for r in rows])),
+            "seconds": float(np.mean([r["seconds"] for r in rows])), "per_image": rows}
+
+
+def format_table(result: dict) -> str:
+    """One result as a plain-text table: every image, then the mean."""
+    lines = [f"{result['method']} on {result['dataset']} x{result['scale']} (Y channel, shave {result['scale']})",
+             f"{'image':<14}{'PSNR (dB)':>10}{'SSIM':>9}{'time (s)':>10}"]
+    for r in result["per_image"]:
+        lines.append(f"{r['image']:<14}{r['psnr']:>10.2f}{r['ssim']:>9.4f}{r['seconds']:>10.3f}")
+    lines.append(f"{'mean':<14}{result['psnr']:>10.2f}{result['ssim']:>9.4f}{result['seconds']:>10.3f}")
+    return "\n".join(lines)
+
+
+def format_markdown(results: list[dict]) -> str:
+    """Several results as one Markdown table: a row per method, a column per dataset (PSNR / SSIM)."""
+    datasets = list(dict.fromkeys(f"{r['dataset']} x{r['scale']}" for r in results))
+    methods = list(dict.fromkeys(r["method"] for r in results))
+    cell = {(r["method"], f"{r['dataset']} x{r['scale']}"): r for r in results}
+    lines = ["| Method | " + " | ".join(datasets) + " |", "|---|" + "---|" * len(datasets)]
+    for m in methods:
+        cells = [f"{cell[m, d]['psnr']:.2f} / {cell[m, d]['ssim']:.4f}" if (m, d) in cell and "psnr" in cell[m, d]
+                 else "missing" for d in datasets]
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,174 @@
+"""Benchmark and training images: ``load_dataset``, ``lr_hr_pairs``, ``sample_images``, ``fetch``.
+
+Where the files live: the folder named by the ``SRKIT_DATA`` environment variable, else a per-user
+cache folder (``pooch.os_cache("srkit")``). Its layout is ``<root>/<dataset>/<file>``, e.g.
+``<root>/Set5/baby.png``. ``registry.tsv`` (shipped inside the package) lists every file of every
+dataset with its sha256 and a public download address pinned to a commit. A file that is present and
+has the right checksum is used as it is; otherwise it is downloaded (with a progress bar) by pooch,
+which checks the sha256; if that fails (offline), :class:`DataUnavailableError` says what to download
+and where to put it.
+
+``sample_images()`` needs no download at all: scikit-image's bundled samples plus the synthetic test
+images that srkit draws itself (:mod:`srkit.synthetic`, saved in the repository's ``data/`` folder).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from .io import load_image
+from .resize import imresize, modcrop
+
+__all__ = ["DATASETS", "DataUnavailableError", "data_dir", "fetch", "load_dataset", "lr_hr_pairs",
+           "sample_images", "Pair"]
+
+# Test sets (report only, never used to choose anything) and training sets.
+DATASETS = {"Set5": "test", "Set14": "test", "BSD100": "test", "Urban100": "test", "T91": "train", "BSD200": "train"}
+REPO_DATA = Path(__file__).resolve().parents[1] / "data"   # the project's own images (a source checkout)
+
+
+class DataUnavailableError(RuntimeError):
+    """A dataset is neither on disk (with the right checksum) nor downloadable right now."""
+
+
+class Pair(NamedTuple):
+    name: str
+    lr: np.ndarray   # imresize(hr, 1/scale), uint8
+    hr: np.ndarray   # modcrop(original, scale), uint8
+
+
+def data_dir() -> Path:
+    """The data root: ``$SRKIT_DATA`` if set, else the per-user cache folder."""
+    env = os.environ.get("SRKIT_DATA")
+    if env:
+        return Path(env).expanduser()
+    import pooch
+    return Path(pooch.os_cache("srkit"))
+
+
+@lru_cache(maxsize=None)
+def registry() -> dict[str, list[tuple[str, str, str]]]:
+    """``{dataset: [(file, sha256, url), ...]}`` from the shipped ``registry.tsv``."""
+    out: dict[str, list[tuple[str, str, str]]] = {}
+    with open(Path(__file__).with_name("registry.tsv"), newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            out.setdefault(row["dataset"], []).append((row["file"], row["sha256"], row["url"]))
+    return out
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+_verified: set[tuple[Path, str]] = set()   # files already checked in this process
+
+
+def _check_name(name: str) -> str:
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
+    return name
+
+
+def fetch(name: str, progress: bool = True) -> list[Path]:
+    """Paths of all files of dataset ``name``, downloading those that are missing or corrupt."""
+    root = data_dir() / _check_name(name)
+    paths = []
+    for file, sha, url in registry()[name]:
+        path = root / file
+        if (path, sha) not in _verified and not (path.is_file() and _sha256(path) == sha):
+            _download(name, file, sha, url, root, progress)
+        _verified.add((path, sha))
+        paths.append(path)
+    return paths
+
+
+def _download(name, file, sha, url, root, progress):
+    import pooch
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        pooch.retrieve(url, known_hash=f"sha256:{sha}", fname=file, path=root, progressbar=progress,
+                       downloader=pooch.HTTPDownloader(progressbar=progress, timeout=60))
+    except Exception as e:  # network, permissions or checksum: all end in the same advice
+        raise DataUnavailableError(
+            f"{name} is not available: {root / file} is missing or its sha256 is wrong, and downloading "
+            f"it failed ({type(e).__name__}: {str(e)[:200]}).\n"
+            f"Either connect to the internet and run `srkit download {name}`, or put the {len(registry()[name])} "
+            f"files of {name} (names and sha256 in srkit/registry.tsv) into {root}/, or point the SRKIT_DATA "
+            f"environment variable at a folder that holds {name}/.") from None
+
+
+def load_dataset(name: str, scale: int | None = None, progress: bool = True) -> dict[str, np.ndarray]:
+    """``{image name: HR uint8 image}`` of a dataset, in registry order.
+
+    Colour images are ``(H, W, 3)``; grayscale ones stay ``(H, W)`` (the protocol measures them without a
+    colour conversion). With ``scale``, each image is modcropped so that its sides divide by ``scale``.
+    """
+    images = {}
+    for path in fetch(name, progress):
+        hr = load_image(path, keep_gray=True)
+        images[path.stem] = modcrop(hr, scale) if scale else hr
+    return images
+
+
+def lr_hr_pairs(dataset: str | dict[str, np.ndarray], scale: int) -> list[Pair]:
+    """(name, LR, HR) made by the protocol: ``hr = modcrop(image, scale)``, ``lr = imresize(hr, 1/scale)``.
+
+    ``dataset`` is a dataset name or a ``{name: image}`` dict (e.g. ``sample_images()``).
+    """
+    images = load_dataset(dataset) if isinstance(dataset, str) else dataset
+    pairs = []
+    for name, image in images.items():
+        hr = modcrop(image, scale)
+        pairs.append(Pair(name, imresize(hr, 1 / scale), hr))
+    return pairs
+
+
+# scikit-image samples that live inside its wheel (no download), and what they stand for in the course.
+_SKIMAGE_SAMPLES = {
+    "astronaut": "astronaut",                # photography, faces
+    "coffee": "coffee",                      # photography, texture
+    "chelsea": "chelsea",                    # fur: texture that interpolation blurs
+    "camera": "camera",                      # the classic grayscale test photo
+    "page": "page",                          # scanned text: character recognition
+    "hubble": "hubble_deep_field",           # astronomy
+    "ihc": "immunohistochemistry",           # microscopy / medical
+    "rocket": "rocket",                      # photography
+}
+
+
+def sample_images(names: list[str] | None = None) -> dict[str, np.ndarray]:
+    """Images that need no download, as RGB ``uint8`` ``(H, W, 3)``: ``{name: image}``.
+
+    scikit-image's bundled samples (astronaut, coffee, chelsea, camera, page, hubble, ihc, rocket) and
+    srkit's synthetic images (zone_plate, siemens_star, text_page, test_chart). Pass ``names`` to load
+    only some of them.
+    """
+    from . import synthetic
+
+    available = list(_SKIMAGE_SAMPLES) + list(synthetic.SYNTHETIC)
+    names = available if names is None else list(names)
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise ValueError(f"unknown sample image(s) {unknown}; available: {', '.join(available)}")
+    out = {}
+    for name in names:
+        if name in synthetic.SYNTHETIC:
+            png = REPO_DATA / f"{name}.png"
+            # The committed PNG (a test keeps it equal to the code); drawn afresh outside a source checkout.
+            out[name] = load_image(png) if png.is_file() else synthetic.SYNTHETIC[name]()
+        else:
+            import skimage.data
+            img = getattr(skimage.data, _SKIMAGE_SAMPLES[name])()
+            out[name] = np.repeat(img[..., None], 3, axis=2) if img.ndim == 2 else img[..., :3].copy()
+    return out

@@ -1,0 +1,86 @@
+"""Automatic checks for the exercises at the end of every chapter.
+
+Each coding exercise has a stub that raises ``NotImplementedError`` and a ``check(...)`` call that compares
+the student's function with srkit's on several inputs, so the check fails loudly until the stub is done::
+
+    def my_psnr(sr, hr):
+        raise NotImplementedError("your code here")
+
+    check(my_psnr, lambda sr, hr: srkit.psnr(sr, hr, y_channel=False), image_pairs())
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import numpy as np
+import torch
+
+__all__ = ["check", "random_images", "image_pairs"]
+
+
+def _as_array(value) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value, dtype=np.float64)
+
+
+def _describe(args) -> str:
+    return ", ".join(f"array{tuple(a.shape)} {a.dtype}" if hasattr(a, "shape") else repr(a) for a in args)
+
+
+def check(student_fn: Callable, reference_fn: Callable, inputs: Iterable[tuple], *, atol: float = 1e-6,
+          rtol: float = 1e-6, name: str | None = None) -> int:
+    """Assert ``student_fn(*args) == reference_fn(*args)`` (within tolerance) for every ``args`` in ``inputs``.
+
+    Raises ``AssertionError`` naming the first input where they differ; prints a success line and returns the
+    number of inputs checked otherwise.
+    """
+    name = name or getattr(student_fn, "__name__", "your function")
+    count = 0
+    for args in inputs:
+        args = args if isinstance(args, tuple) else (args,)
+        expected = _as_array(reference_fn(*args))
+        got = student_fn(*args)
+        if got is None:
+            raise AssertionError(f"{name} returned None for input ({_describe(args)}): did you forget `return`?")
+        got = _as_array(got)
+        if got.shape != expected.shape:
+            raise AssertionError(f"{name}: for input ({_describe(args)}) the result has shape {got.shape}, "
+                                 f"expected {expected.shape}")
+        if not np.allclose(got, expected, atol=atol, rtol=rtol, equal_nan=True):
+            diff = np.nanmax(np.abs(got - expected))
+            raise AssertionError(f"{name}: for input ({_describe(args)}) the result differs from srkit's by up to "
+                                 f"{diff:.3g} (allowed {atol:g} + {rtol:g}*|expected|)")
+        count += 1
+    if count == 0:
+        raise AssertionError("check() got no inputs to test with")
+    print(f"✓ {name} matches srkit on {count} inputs")
+    return count
+
+
+def random_images(n: int = 4, seed: int = 0, gray: bool = False) -> list[np.ndarray]:
+    """``n`` random ``uint8`` test images of different sizes: smooth structure plus edges plus noise."""
+    rng = np.random.default_rng(seed)
+    images = []
+    for _ in range(n):
+        h, w = rng.integers(24, 96, size=2)
+        yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+        channels = []
+        for _c in range(1 if gray else 3):
+            f = rng.uniform(1, 8, size=2)
+            base = 0.5 + 0.3 * np.sin(2 * np.pi * (f[0] * yy + f[1] * xx)) + 0.2 * (xx > rng.uniform(0.2, 0.8))
+            channels.append(base + rng.normal(0, 0.05, size=(h, w)))
+        img = np.clip(np.stack(channels, axis=-1) * 255, 0, 255).round().astype(np.uint8)
+        images.append(img[..., 0] if gray else img)
+    return images
+
+
+def image_pairs(n: int = 4, seed: int = 0, noise: float = 8.0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``n`` pairs ``(distorted, reference)`` of ``uint8`` images, for checking metrics."""
+    rng = np.random.default_rng(seed + 1)
+    pairs = []
+    for ref in random_images(n, seed):
+        distorted = np.clip(ref + rng.normal(0, noise, ref.shape), 0, 255).round().astype(np.uint8)
+        pairs.append((distorted, ref))
+    return pairs
