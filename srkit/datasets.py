@@ -26,7 +26,7 @@ import numpy as np
 from .io import load_image
 from .resize import imresize, modcrop
 
-__all__ = ["DATASETS", "DataUnavailableError", "data_dir", "fetch", "load_dataset", "lr_hr_pairs",
+__all__ = ["DATASETS", "DataUnavailableError", "data_dir", "fetch", "is_available", "load_dataset", "lr_hr_pairs",
            "sample_images", "Pair"]
 
 # Test sets (report only, never used to choose anything) and training sets.
@@ -78,6 +78,19 @@ def _check_name(name: str) -> str:
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
     return name
+
+
+def is_available(name: str) -> bool:
+    """True if every file of dataset ``name`` is on disk with the right checksum (never downloads)."""
+    root = data_dir() / _check_name(name)
+    for file, sha, _url in registry()[name]:
+        path = root / file
+        if (path, sha) in _verified:
+            continue
+        if not (path.is_file() and _sha256(path) == sha):
+            return False
+        _verified.add((path, sha))
+    return True
 
 
 def fetch(name: str, progress: bool = True) -> list[Path]:
