@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import require_dataset
+
+from srkit import bench
+from srkit.cli import main
+from srkit.io import load_image, save_image
+
+
+def test_bench_json_single(capsys):
+    require_dataset("Set5")
+    assert main(["bench", "--method", "bicubic", "--dataset", "Set5", "--scale", "4", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) >= {"method", "dataset", "scale", "psnr", "ssim", "seconds", "per_image"}
+    assert result["method"] == "bicubic" and len(result["per_image"]) == 5
+    assert result["psnr"] == pytest.approx(np.mean([r["psnr"] for r in result["per_image"]]))
+
+
+def test_bench_combinations_and_table(capsys):
+    require_dataset("Set5")
+    assert main(["bench", "--methods", "nearest,bicubic", "--datasets", "Set5", "--scale", "3", "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert [r["method"] for r in results] == ["nearest", "bicubic"]
+    assert results[0]["psnr"] < results[1]["psnr"]
+    assert main(["bench", "--method", "bicubic", "--dataset", "Set5", "--scale", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "butterfly" in out and "mean" in out
+
+
+def test_bench_reports_missing_dataset_and_goes_on(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("SRKIT_DATA", str(tmp_path))
+    import pooch
+    monkeypatch.setattr(pooch, "retrieve", lambda *a, **k: (_ for _ in ()).throw(ConnectionError("offline")))
+    assert main(["bench", "--datasets", "Set5", "--scale", "4", "--markdown"]) == 1
+    captured = capsys.readouterr()
+    assert "missing" in captured.out and "srkit download Set5" in captured.err
+
+
+def test_bench_rejects_unknown_method(capsys):
+    assert main(["bench", "--method", "magic"]) == 2
+    assert "unknown method" in capsys.readouterr().err
+
+
+def test_bench_run_on_custom_images():
+    image = np.random.default_rng(0).integers(0, 256, (40, 44, 3), dtype=np.uint8)
+    result = bench.run("bilinear", {"noise": image}, 2)
+    assert result["dataset"] == "custom" and len(result["per_image"]) == 1
+    with pytest.raises(ValueError, match="scale"):
+        bench.run("bicubic", {"noise": image}, 1)
+
+
+def test_upscale_command(tmp_path, capsys):
+    image = np.random.default_rng(0).integers(0, 256, (10, 12, 3), dtype=np.uint8)
+    src = save_image(tmp_path / "in.png", image)
+    assert main(["upscale", str(src), "-o", str(tmp_path / "out.png"), "-s", "3"]) == 0
+    assert load_image(tmp_path / "out.png").shape == (30, 36, 3)
+    (tmp_path / "bad.png").write_text("oops")
+    assert main(["upscale", str(tmp_path / "bad.png"), "-s", "2"]) == 1
+    assert "bad.png" in capsys.readouterr().err
+
+
+def test_console_script_is_installed():
+    out = subprocess.run([sys.executable, "-m", "srkit.cli", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "bench" in out.stdout
+    bad = subprocess.run([sys.executable, "-m", "srkit.cli", "bench", "--scale", "0"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "scale must be between" in bad.stderr

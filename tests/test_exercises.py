@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import srkit
+from srkit.exercises import check, image_pairs, random_images
+
+
+def test_check_passes_a_correct_function(capsys):
+    n = check(lambda sr, hr: srkit.psnr(sr, hr, y_channel=False), lambda sr, hr: srkit.psnr(sr, hr, y_channel=False),
+              image_pairs(), name="psnr")
+    assert n == 4 and "✓ psnr" in capsys.readouterr().out
+
+
+def test_check_fails_a_stub_a_wrong_answer_and_a_missing_return():
+    def stub(sr, hr):
+        raise NotImplementedError("your code here")
+
+    def wrong(sr, hr):
+        return srkit.psnr(sr, hr, y_channel=True)
+
+    def forgot(sr, hr):
+        srkit.psnr(sr, hr)
+
+    def reference(sr, hr):
+        return srkit.psnr(sr, hr, y_channel=False)
+
+    with pytest.raises(NotImplementedError):
+        check(stub, reference, image_pairs())
+    with pytest.raises(AssertionError, match="differs"):
+        check(wrong, reference, image_pairs())
+    with pytest.raises(AssertionError, match="return"):
+        check(forgot, reference, image_pairs())
+    with pytest.raises(AssertionError, match="shape"):
+        check(lambda img: img[1:], lambda img: img, [(x,) for x in random_images()])
+    with pytest.raises(AssertionError, match="no inputs"):
+        check(reference, reference, [])
+
+
+def test_random_images_are_varied_and_reproducible():
+    a, b = random_images(4, seed=1), random_images(4, seed=1)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert len({x.shape for x in a}) > 1 and all(x.dtype == np.uint8 for x in a)
+    assert random_images(2, gray=True)[0].ndim == 2

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from srkit.io import load_image, save_image, to_uint8
+
+
+@pytest.fixture
+def rgb():
+    return np.random.default_rng(0).integers(0, 256, (12, 17, 3), dtype=np.uint8)
+
+
+def test_round_trip_png(tmp_path, rgb):
+    path = save_image(tmp_path / "a.png", rgb)
+    assert np.array_equal(load_image(path), rgb)
+
+
+def test_modes_are_normalised(tmp_path, rgb):
+    gray = rgb[..., 0]
+    Image.fromarray(gray).save(tmp_path / "g.png")
+    assert np.array_equal(load_image(tmp_path / "g.png"), np.repeat(gray[..., None], 3, axis=2))
+    assert np.array_equal(load_image(tmp_path / "g.png", keep_gray=True), gray)
+
+    rgba = np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), 7, np.uint8)], axis=2)
+    Image.fromarray(rgba).save(tmp_path / "a.png")
+    assert np.array_equal(load_image(tmp_path / "a.png"), rgb)
+
+    Image.fromarray(rgb).convert("P", palette=Image.Palette.ADAPTIVE, colors=16).save(tmp_path / "p.png")
+    p = load_image(tmp_path / "p.png")
+    assert p.shape == rgb.shape and p.dtype == np.uint8 and len(np.unique(p.reshape(-1, 3), axis=0)) <= 16
+
+    sixteen = (gray.astype(np.uint16) * 257)
+    Image.fromarray(sixteen).save(tmp_path / "s.png")
+    assert np.array_equal(load_image(tmp_path / "s.png", keep_gray=True), gray)
+
+    Image.fromarray(rgb).save(tmp_path / "b.bmp")
+    assert np.array_equal(load_image(tmp_path / "b.bmp"), rgb)
+
+
+def test_bad_files_name_the_file(tmp_path, rgb):
+    with pytest.raises(FileNotFoundError, match="nope.png"):
+        load_image(tmp_path / "nope.png")
+    (tmp_path / "text.png").write_text("not an image")
+    with pytest.raises(ValueError, match="text.png"):
+        load_image(tmp_path / "text.png")
+    Image.fromarray(rgb).save(tmp_path / "full.png")
+    data = (tmp_path / "full.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="cut.png"):
+        load_image(tmp_path / "cut.png")
+
+
+def test_save_accepts_float_and_tensors(tmp_path, rgb):
+    x = rgb / 255.0
+    assert np.array_equal(load_image(save_image(tmp_path / "f.png", x)), rgb)
+    t = torch.from_numpy(x).permute(2, 0, 1)[None].float()
+    assert np.array_equal(load_image(save_image(tmp_path / "t.png", t)), rgb)
+    assert np.array_equal(to_uint8(np.array([[-0.2, 0.5, 1.3]])), np.array([[0, 128, 255]], np.uint8))
+
+
+def test_save_errors_are_clear_and_leave_nothing_behind(tmp_path, rgb):
+    with pytest.raises(ValueError, match="unknown or unsupported"):
+        save_image(tmp_path / "x.notaformat", rgb)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        save_image(tmp_path / "missing" / "x.png", rgb)
+    with pytest.raises(ValueError, match="shape"):
+        save_image(tmp_path / "x.png", np.zeros((4, 4, 2), np.uint8))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_never_clobbers_an_existing_file_with_half_an_image(tmp_path, rgb, monkeypatch):
+    path = save_image(tmp_path / "keep.png", rgb)
+    before = path.read_bytes()
+
+    def boom(*args, **kwargs):
+        raise ValueError("disk full")
+    monkeypatch.setattr(Image.Image, "save", boom)
+    with pytest.raises(ValueError):
+        save_image(path, rgb[::-1])
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.png"]
