@@ -6,20 +6,25 @@ images are taken to be on the [0, 1] scale). Every function returns the matplotl
 ``fig.savefig(...)`` them. Pixels are drawn with ``interpolation="nearest"``: blur, ringing and aliasing are what
 the course is about, and a smoothing display would hide them.
 
-A zoom box is ``(top, left, height, width)`` in pixels of the image it applies to. PSNR / SSIM in titles follow
-the project's protocol (:mod:`srkit.metrics`: Y channel, ``crop_border`` pixels shaved, usually the scale).
+A zoom box is ``(top, left, height, width)`` in pixels of its image. PSNR / SSIM in titles follow the project's
+protocol (:mod:`srkit.metrics`: Y channel, ``crop_border`` pixels shaved, usually the scale). Small array helpers
+(``enlarge``, ``hstack``, ``rgb``, ``png_bytes``) compose images without matplotlib, for the PNG views of
+:mod:`srkit.widgets`.
 """
 
 from __future__ import annotations
+
+import io
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from PIL import Image
 
 from .metrics import psnr, ssim
 
-__all__ = ["show", "compare", "grid", "zoom_box", "as_display"]
+__all__ = ["show", "compare", "grid", "zoom_box", "as_display", "enlarge", "hstack", "rgb", "png_bytes"]
 
 Box = tuple[int, int, int, int]
 _PANEL_INCHES = 3.2      # width of one image panel in a multi-image figure
@@ -70,12 +75,11 @@ def zoom_box(image, box: Box) -> np.ndarray:
     """
     h, w = np.shape(image)[:2]
     try:
-        values = tuple(box)
-    except TypeError:
-        values = ()
-    if len(values) != 4 or any(isinstance(v, bool) or not float(v).is_integer() for v in values):
-        raise ValueError(f"zoom box must be four integers (top, left, height, width), got {box!r}")
-    top, left, bh, bw = (int(v) for v in values)
+        top, left, bh, bw = (int(v) for v in box)
+        if any(isinstance(v, bool) or v != int(v) for v in box):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ValueError(f"zoom box must be four integers (top, left, height, width), got {box!r}") from None
     if bh < 1 or bw < 1 or top < 0 or left < 0 or top + bh > h or left + bw > w:
         raise ValueError(f"zoom box (top={top}, left={left}, height={bh}, width={bw}) does not fit in the "
                          f"{h}x{w} image: need height, width >= 1, 0 <= top, top + height <= {h}, "
@@ -153,3 +157,29 @@ def compare(images: dict[str, np.ndarray], ref: np.ndarray | None = None, zoom: 
 def grid(images: dict[str, np.ndarray], ncols: int = 4, figsize=None, suptitle: str | None = None) -> Figure:
     """A plain grid of titled images (sizes may differ), ``ncols`` per row."""
     return compare(images, ncols=ncols, figsize=figsize, suptitle=suptitle)
+
+
+# Helpers to compose images as arrays (the widgets' PNG views; also handy in notebooks).
+
+def rgb(image: np.ndarray) -> np.ndarray:
+    """``(H, W)`` gray -> ``(H, W, 3)``; RGB(A) -> its RGB."""
+    return np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image[..., :3]
+
+
+def enlarge(image: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour enlargement by an integer factor: each pixel becomes a ``factor x factor`` block."""
+    return image if factor == 1 else np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+
+
+def hstack(panels: list[np.ndarray], gap: int = 8) -> np.ndarray:
+    """Equal-height images left to right as one RGB image, separated by ``gap`` white columns."""
+    spacer = np.full((panels[0].shape[0], gap, 3), 255, np.uint8)
+    return np.concatenate([p for panel in panels for p in (spacer, rgb(panel))][1:], axis=1)
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """``image`` (``uint8``) encoded as PNG, e.g. for ``ipywidgets.Image(value=...)``."""
+    buf = io.BytesIO()
+    # compress_level=1: about twice as fast to encode as the default, for slightly larger files.
+    Image.fromarray(np.ascontiguousarray(image)).save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
