@@ -7,8 +7,9 @@ With R, G, B in [0, 1]::
     Cr = 128 + 112.0   R -  93.786 G -  18.214 B
 
 on a 0..255 scale. Super-resolution papers measure PSNR/SSIM on this Y. Two common mistakes: the
-"full swing" luma 0.299 R + 0.587 G + 0.114 B on [0, 255] (reads 20 log10(255/219) = 1.32 dB too high)
-and the "64.738" typo found in some ports.
+"full swing" luma 0.299 R + 0.587 G + 0.114 B on [0, 255] (its range is 255 grey levels instead of 219, so
+the same errors are larger and PSNR reads 20 log10(255/219) = 1.32 dB too low) and the "64.738" typo found
+in some ports.
 
 Types follow MATLAB: ``uint8`` in gives ``uint8`` out (0..255 scale, rounded); float in gives float out on
 the [0, 1] scale (Y in [16/255, 235/255]). numpy images are ``(..., H, W, 3)`` (channels last); torch

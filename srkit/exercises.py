@@ -55,7 +55,7 @@ def check(student_fn: Callable, reference_fn: Callable, inputs: Iterable[tuple],
         count += 1
     if count == 0:
         raise AssertionError("check() got no inputs to test with")
-    print(f"✓ {name} matches srkit on {count} inputs")
+    print(f"✓ {name} matches the reference on {count} inputs")
     return count
 
 

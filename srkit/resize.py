@@ -3,7 +3,8 @@
 Every table in the super-resolution literature makes its low-resolution (LR) inputs with MATLAB's
 ``imresize(hr, 1/scale, 'bicubic')``. Reproducing those numbers needs that exact function, not
 "a bicubic": OpenCV's and PyTorch's bicubic use a = -0.75 and no antialiasing, and are 0.7 dB away.
-No Python library reproduces MATLAB bit-exactly, so srkit writes it here (see ``PROTOCOL.md``).
+No Python library reproduces MATLAB bit-exactly, so srkit writes it here (the README's "The evaluation
+protocol"; ``tests/test_protocol.py`` checks it against MATLAB's own output files).
 
 What MATLAB does, and so what we do:
 

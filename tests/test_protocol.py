@@ -43,7 +43,7 @@ def test_psnr_ssim_reproduce_matlab_per_image(matlab_reference):
 
 
 def test_rgb_psnr_is_the_known_wrong_number(matlab_reference):
-    # PROTOCOL.md: RCAN x2 measured on RGB reads 36.07 dB instead of 38.27 dB.
+    # A known pitfall: RCAN x2 measured on RGB reads 36.07 dB instead of 38.27 dB.
     values = []
     for name in NAMES:
         hr = load_image(matlab_reference / f"HR/x2/{name}_HR_x2.png")
@@ -52,7 +52,7 @@ def test_rgb_psnr_is_the_known_wrong_number(matlab_reference):
     assert np.mean(values) == pytest.approx(36.07, abs=0.01)
 
 
-# Published bicubic baselines (VDSR / EDSR tables, PROTOCOL.md): (PSNR, SSIM).
+# Published bicubic baselines (VDSR and EDSR papers' tables): (PSNR, SSIM).
 PUBLISHED = {
     ("Set5", 2): (33.66, 0.9299), ("Set5", 3): (30.39, 0.8682), ("Set5", 4): (28.42, 0.8104),
     ("Set14", 2): (30.24, 0.8688), ("Set14", 3): (27.55, 0.7742), ("Set14", 4): (26.00, 0.7027),
