@@ -27,7 +27,7 @@ from .io import load_image
 from .resize import imresize, modcrop
 
 __all__ = ["DATASETS", "DataUnavailableError", "data_dir", "fetch", "is_available", "load_dataset", "lr_hr_pairs",
-           "sample_images", "Pair"]
+           "sample_images", "train_val_split", "Pair"]
 
 # Test sets (report only, never used to choose anything) and training sets.
 DATASETS = {"Set5": "test", "Set14": "test", "BSD100": "test", "Urban100": "test", "T91": "train", "BSD200": "train"}
@@ -132,6 +132,27 @@ def load_dataset(name: str, scale: int | None = None, progress: bool = True) -> 
         hr = load_image(path, keep_gray=True)
         images[path.stem] = modcrop(hr, scale) if scale else hr
     return images
+
+
+def train_val_split(names: str | list[str], val_every: int = 10) -> tuple[dict, dict]:
+    """Training images of one or more datasets, split into ``(train, val)`` dicts of HR images.
+
+    Every ``val_every``-th image (in registry order) is held out for validation: the course chooses settings
+    and checkpoints on these, never on a test set. Keys are ``"<dataset>/<image>"``.
+    """
+    names = names.split(",") if isinstance(names, str) else list(names)
+    train, val, seen = {}, {}, set()
+    for name in names:
+        if DATASETS[_check_name(name)] != "train":
+            raise ValueError(f"{name} is a test set: train on {[n for n, k in DATASETS.items() if k == 'train']}")
+        images = load_dataset(name)
+        for i, (image_name, image) in enumerate(images.items()):
+            digest = hashlib.sha256(image.tobytes()).hexdigest()
+            if digest in seen:   # T91's t65 is a copy of t36: it must not sit in both halves
+                continue
+            seen.add(digest)
+            (val if i % val_every == val_every - 1 else train)[f"{name}/{image_name}"] = image
+    return train, val
 
 
 def lr_hr_pairs(dataset: str | dict[str, np.ndarray], scale: int) -> list[Pair]:
