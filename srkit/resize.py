@@ -13,7 +13,9 @@ What MATLAB does, and so what we do:
   input pixels around ``u``. When shrinking (``scale < 1``) with ``antialias=True``, the kernel is
   stretched by ``1/scale`` so it also low-pass filters. The weights of each output pixel are normalised
   to sum to one.
-* Input indices outside the image are **clamped to the edge** (edge replication).
+* Input indices outside the image are **clamped to the edge** (edge replication). This is what the MATLAB
+  that made the benchmark LR files did (we reproduce them bit for bit); some later releases and their ports
+  mirror the image instead, which only changes pixels within a few pixels of the border.
 * The dimension with the smaller scale factor is resized first (height first when they are equal), and
   for ``uint8`` input each pass is rounded to ``uint8`` (half away from zero) before the next pass.
 
