@@ -12,7 +12,7 @@ is ``uint8`` (rounded), as in the papers. Dataset numbers are means over images.
 from __future__ import annotations
 
 import time
-from functools import partial
+from functools import lru_cache, partial
 from typing import Callable
 
 import numpy as np
@@ -29,11 +29,23 @@ def interpolate(lr: np.ndarray, scale: int, method: str = "bicubic") -> np.ndarr
     return imresize(lr, scale, method=method)
 
 
+def sparse_coding(lr: np.ndarray, scale: int) -> np.ndarray:
+    """Coupled-dictionary sparse coding (chapter 03) with the shipped dictionary for ``scale``."""
+    return _sparse_model(scale)(lr)
+
+
+@lru_cache(maxsize=None)
+def _sparse_model(scale: int):
+    from . import sparse
+    return sparse.pretrained(scale)
+
+
 METHODS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
     "nearest": partial(interpolate, method="nearest"),
     "bilinear": partial(interpolate, method="bilinear"),
     "bicubic": partial(interpolate, method="bicubic"),
     "lanczos3": partial(interpolate, method="lanczos3"),
+    "sparse": sparse_coding,
 }
 
 

@@ -70,6 +70,68 @@ def _upscale(args) -> int:
     return 0
 
 
+def _hardware() -> str:
+    import platform
+
+    import torch
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    gpu = f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
+    return f"{cpu}, {torch.get_num_threads()} threads{gpu}"
+
+
+def _train(args) -> int:
+    import hashlib
+    import platform
+    import time
+    from pathlib import Path
+
+    from . import bench, sparse
+    from .datasets import train_val_split
+
+    if args.model != "sparse":
+        print(f"srkit train: unknown model {args.model!r}; available: sparse", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"output folder {out.parent} does not exist")
+    command = "srkit " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("srkit") else "srkit train " + " ".join(
+        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k not in ("func", "command"))
+    log_lines = []
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+        log_lines.append(line)
+
+    start = time.perf_counter()
+    train_images, val_images = train_val_split(args.data)
+    log(f"{command}\ndata {args.data}: {len(train_images)} training images, {len(val_images)} held out for validation")
+    model = sparse.train(train_images, args.scale, n_atoms=args.atoms, n_patches=args.patches, alpha=args.alpha,
+                         epochs=args.epochs, coupled=not args.uncoupled, back_projection=args.back_projection,
+                         seed=args.seed)
+    log(f"trained in {model.info['train_seconds']} s: {model.info['n_patches']} patches, PCA to "
+        f"{model.info['pca_dims']} dims, {args.atoms} atoms")
+    val = bench.run(model, val_images, args.scale)
+    val_bicubic = bench.run("bicubic", val_images, args.scale)
+    log(f"validation x{args.scale} (held-out training images): {val['psnr']:.3f} dB / {val['ssim']:.4f} "
+        f"(bicubic {val_bicubic['psnr']:.3f} dB / {val_bicubic['ssim']:.4f})")
+    model.info.update({"command": command, "data": args.data, "n_train_images": len(train_images),
+                       "validation": {"images": list(val_images), "psnr": round(val["psnr"], 4),
+                                      "ssim": round(val["ssim"], 5), "bicubic_psnr": round(val_bicubic["psnr"], 4)},
+                       "hardware": _hardware(), "python": platform.python_version(),
+                       "wall_seconds": round(time.perf_counter() - start, 1)})
+    weights = model.save(out)
+    model.info["sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
+    model.save(out)   # same arrays, JSON now with the checksum
+    log(f"wrote {weights} and {out.with_suffix('.json')}")
+    out.with_suffix(".log").write_text("\n".join(log_lines) + "\n")
+    return 0
+
+
 def _download(args) -> int:
     from .datasets import DATASETS, fetch
 
@@ -110,6 +172,21 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("-s", "--scale", type=_scale, default=4)
     u.add_argument("-m", "--method", default="bicubic")
     u.set_defaults(func=_upscale)
+
+    t = sub.add_parser("train", help="train a model from scratch on the training sets")
+    t.add_argument("--model", required=True, help="sparse")
+    t.add_argument("--scale", "-s", type=_scale, required=True)
+    t.add_argument("--data", default="T91", help="training sets, e.g. T91 or T91,BSD200 (every 10th image is "
+                   "held out for validation)")
+    t.add_argument("--out", required=True, help="output path without suffix, e.g. srkit/weights/sparse_x3")
+    t.add_argument("--atoms", type=int, default=1024, help="sparse: dictionary size")
+    t.add_argument("--patches", type=int, default=100_000, help="sparse: training patches")
+    t.add_argument("--alpha", type=float, default=0.1, help="sparse: sparsity weight of dictionary learning")
+    t.add_argument("--epochs", type=int, default=1, help="sparse: passes of dictionary learning over the patches")
+    t.add_argument("--uncoupled", action="store_true", help="sparse: learn LR and HR dictionaries separately")
+    t.add_argument("--back-projection", type=int, default=2, help="sparse: back-projection iterations at test time")
+    t.add_argument("--seed", type=int, default=0)
+    t.set_defaults(func=_train)
 
     d = sub.add_parser("download", help="download (and checksum) benchmark datasets into $SRKIT_DATA")
     d.add_argument("datasets", nargs="*", help="dataset names (default: all)")

@@ -70,3 +70,22 @@ def test_console_script_is_installed():
     assert out.returncode == 0 and "bench" in out.stdout
     bad = subprocess.run([sys.executable, "-m", "srkit.cli", "bench", "--scale", "0"], capture_output=True, text=True)
     assert bad.returncode == 2 and "scale must be between" in bad.stderr
+
+
+def test_train_sparse_command_writes_weights_json_and_log(tmp_path, capsys):
+    require_dataset("T91")
+    out = tmp_path / "tiny_x2"
+    assert main(["train", "--model", "sparse", "--scale", "2", "--data", "T91", "--atoms", "32", "--patches", "3000",
+                 "--out", str(out)]) == 0
+    meta = json.loads((tmp_path / "tiny_x2.json").read_text())
+    assert meta["command"].startswith("srkit train --model sparse") and meta["n_train_images"] == 81
+    assert all(name.startswith("T91/") for name in meta["validation"]["images"])
+    assert "validation x2" in (tmp_path / "tiny_x2.log").read_text()
+    from srkit.sparse import SparseSR
+    assert SparseSR.load(out).scale == 2
+
+
+def test_train_refuses_test_sets_and_unknown_models(tmp_path, capsys):
+    assert main(["train", "--model", "srcnn9000", "--scale", "2", "--out", str(tmp_path / "x")]) == 2
+    assert main(["train", "--model", "sparse", "--scale", "2", "--data", "Set5", "--out", str(tmp_path / "x")]) == 1
+    assert "test set" in capsys.readouterr().err
