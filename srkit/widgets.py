@@ -38,8 +38,8 @@ def _no_frontend() -> bool:
     return shell is None or not hasattr(shell, "kernel")
 
 
-def _image_widget() -> widgets.Image:
-    return widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
+def _image_widget(max_width: str = "100%") -> widgets.Image:
+    return widgets.Image(format="png", layout=widgets.Layout(max_width=max_width, height="auto"))
 
 
 class _View:
@@ -215,7 +215,8 @@ class MOSPoll(_View):
         for score, button in zip(SCORES, self.buttons):
             button.on_click(lambda _, score=score: self.rate(score))
             button.add_class("srkit-mos-button")
-        self.progress, self.results, self.image_widget = widgets.HTML(), widgets.HTML(), _image_widget()
+        # Rated images are shown at a fixed, moderate size: stretched to the page they would be judged blurred.
+        self.progress, self.results, self.image_widget = widgets.HTML(), widgets.HTML(), _image_widget("512px")
         self.widget = widgets.VBox([self.progress, self.image_widget, widgets.HBox(self.buttons), self.results])
         self._wire("mos", {"progress": self.progress, "image": self.image_widget, "results": self.results})
 
