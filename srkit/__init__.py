@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import torch
 
-from . import color, datasets, io, metrics, resize, synthetic
+from . import color, datasets, io, metrics, models, resize, synthetic
 from .datasets import load_dataset, lr_hr_pairs, sample_images
 from .io import load_image, save_image
 from .metrics import psnr, ssim
 from .resize import imresize, modcrop
+from .upscale import upscale   # the function; the module stays importable as srkit.upscale
 
 __version__ = "0.1.0"
-__all__ = ["color", "datasets", "io", "metrics", "resize", "synthetic", "device", "imresize", "modcrop",
+__all__ = ["color", "datasets", "io", "metrics", "models", "resize", "synthetic", "device", "imresize", "modcrop",
+           "upscale",
            "load_image", "save_image", "load_dataset", "lr_hr_pairs", "sample_images", "psnr", "ssim"]
 
 

@@ -40,12 +40,27 @@ def _sparse_model(scale: int):
     return sparse.pretrained(scale)
 
 
+def network(lr: np.ndarray, scale: int, name: str) -> np.ndarray:
+    """A network of :mod:`srkit.models` with its shipped weights (Y through the network, Cb/Cr by bicubic)."""
+    from .upscale import upscale
+    return upscale(lr, _network_model(name, scale))
+
+
+@lru_cache(maxsize=None)
+def _network_model(name: str, scale: int):
+    from .models import get_model
+    return get_model(name, scale=scale, weights="default")
+
+
 METHODS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
     "nearest": partial(interpolate, method="nearest"),
     "bilinear": partial(interpolate, method="bilinear"),
     "bicubic": partial(interpolate, method="bicubic"),
     "lanczos3": partial(interpolate, method="lanczos3"),
     "sparse": sparse_coding,
+    "srcnn": partial(network, name="srcnn"),
+    "fsrcnn": partial(network, name="fsrcnn"),
+    "espcn": partial(network, name="espcn"),
 }
 
 

@@ -62,8 +62,14 @@ def _upscale(args) -> int:
     if args.method not in bench.METHODS:
         print(f"srkit upscale: unknown method {args.method!r}; available: {', '.join(bench.METHODS)}", file=sys.stderr)
         return 2
+    from .models import MODELS
+    from .upscale import upscale
+
     image = load_image(args.input)
-    sr = bench.METHODS[args.method](image, args.scale)
+    if args.method in MODELS:     # networks: tiled, so that large photos fit in memory
+        sr = upscale(image, args.method, args.scale, tile=args.tile, device=args.device)
+    else:
+        sr = bench.METHODS[args.method](image, args.scale)
     out = args.output or args.input.rsplit(".", 1)[0] + f"_{args.method}_x{args.scale}.png"
     save_image(out, sr)
     print(f"{args.input} {image.shape[1]}x{image.shape[0]} -> {out} {sr.shape[1]}x{sr.shape[0]} ({args.method})")
@@ -85,6 +91,88 @@ def _hardware() -> str:
 
 
 def _train(args) -> int:
+    from pathlib import Path
+
+    from .models import MODELS
+
+    if args.model != "sparse" and args.model not in MODELS:
+        print(f"srkit train: unknown model {args.model!r}; available: sparse, {', '.join(MODELS)}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"output folder {out.parent} does not exist")
+    command = "srkit " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("srkit") else "srkit train " + " ".join(
+        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k not in ("func", "command") and v)
+    log_path = out.with_suffix(".log")
+    log_file = open(log_path, "a" if args.resume else "w")
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+        log_file.write(line + "\n")
+        log_file.flush()
+
+    try:
+        return (_train_sparse if args.model == "sparse" else _train_network)(args, command, log)
+    finally:
+        log_file.close()
+
+
+def _train_network(args, command: str, log) -> int:
+    import hashlib
+    import platform
+    import time
+    from pathlib import Path
+
+    from . import device as pick_device
+    from .datasets import train_val_split
+    from .models import get_model, save_weights, weights_path
+    from .train import fit, to_y_pairs
+
+    out = Path(args.out)
+    dev = pick_device(args.device)
+    start = time.perf_counter()
+    train_images, val_images = train_val_split(args.data)
+    log(f"{command}\ndata {args.data}: {len(train_images)} training images, {len(val_images)} held out for "
+        f"validation; device {dev}")
+    if args.init_from:
+        init = Path(args.init_from)
+        if not init.suffix:                       # a shipped name such as fsrcnn_x3
+            name, _, init_scale = args.init_from.rpartition("_x")
+            init = weights_path(name, int(init_scale))
+        from .models import load_weights
+        source = load_weights(init)
+        model = get_model(args.model, scale=args.scale, **source.init_kwargs)
+        # Copy every tensor whose shape fits: all layers but a scale-specific last one.
+        own = model.state_dict()
+        own.update({k: v for k, v in source.state_dict().items() if k in own and own[k].shape == v.shape})
+        model.load_state_dict(own)
+        log(f"initialised from {init}")
+    else:
+        model = get_model(args.model, scale=args.scale)
+    train_pairs, val_pairs = to_y_pairs(train_images, args.scale), to_y_pairs(val_images, args.scale)
+    checkpoint = Path(args.checkpoint or f"runs/{out.name}.ckpt.safetensors")
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    history = fit(model, train_pairs, val_pairs, args.scale, steps=args.steps, minutes=args.minutes,
+                  batch_size=args.batch_size, patch=args.patch, lr=args.lr, loss=args.loss,
+                  val_every=args.val_every, checkpoint=checkpoint, checkpoint_every=args.val_every,
+                  resume=args.resume, train_only=args.train_only, device=dev, seed=args.seed, log=log)
+    meta = {"command": command, "data": args.data, "n_train_images": len(train_images),
+            "validation": {"images": list(val_images), "best_psnr": round(history["best_psnr"], 4),
+                           "best_step": history["best_step"]},
+            "steps": history["step"][-1] if history["step"] else 0, "batch_size": args.batch_size,
+            "patch": args.patch, "lr": args.lr, "loss": args.loss, "train_only": args.train_only,
+            "hardware": _hardware(), "device": str(dev), "python": platform.python_version(),
+            "train_seconds": round(history["seconds"], 1),
+            "data_share": round(history["data_seconds"] / max(history["seconds"], 1e-9), 4),
+            "wall_seconds": round(time.perf_counter() - start, 1)}
+    weights = save_weights(model, out, meta)
+    meta["sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
+    save_weights(model, out, meta)
+    log(f"best validation {history['best_psnr']:.3f} dB at step {history['best_step']}; wrote {weights}")
+    return 0
+
+
+def _train_sparse(args, command: str, log) -> int:
     import hashlib
     import platform
     import time
@@ -93,20 +181,7 @@ def _train(args) -> int:
     from . import bench, sparse
     from .datasets import train_val_split
 
-    if args.model != "sparse":
-        print(f"srkit train: unknown model {args.model!r}; available: sparse", file=sys.stderr)
-        return 2
     out = Path(args.out)
-    if not out.parent.is_dir():
-        raise FileNotFoundError(f"output folder {out.parent} does not exist")
-    command = "srkit " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("srkit") else "srkit train " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k not in ("func", "command"))
-    log_lines = []
-
-    def log(line: str) -> None:
-        print(line, flush=True)
-        log_lines.append(line)
-
     start = time.perf_counter()
     train_images, val_images = train_val_split(args.data)
     log(f"{command}\ndata {args.data}: {len(train_images)} training images, {len(val_images)} held out for validation")
@@ -128,7 +203,6 @@ def _train(args) -> int:
     model.info["sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
     model.save(out)   # same arrays, JSON now with the checksum
     log(f"wrote {weights} and {out.with_suffix('.json')}")
-    out.with_suffix(".log").write_text("\n".join(log_lines) + "\n")
     return 0
 
 
@@ -170,11 +244,14 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("input")
     u.add_argument("-o", "--output", help="output file (default: <input>_<method>_x<scale>.png)")
     u.add_argument("-s", "--scale", type=_scale, default=4)
-    u.add_argument("-m", "--method", default="bicubic")
+    u.add_argument("-m", "--method", default="bicubic", help="an interpolation, sparse, or a network with shipped "
+                   "weights (srcnn, fsrcnn, espcn)")
+    u.add_argument("--tile", type=int, default=256, help="networks: LR tile size (bounded memory)")
+    u.add_argument("--device", help="networks: cuda, mps or cpu")
     u.set_defaults(func=_upscale)
 
     t = sub.add_parser("train", help="train a model from scratch on the training sets")
-    t.add_argument("--model", required=True, help="sparse")
+    t.add_argument("--model", required=True, help="sparse, srcnn, fsrcnn or espcn")
     t.add_argument("--scale", "-s", type=_scale, required=True)
     t.add_argument("--data", default="T91", help="training sets, e.g. T91 or T91,BSD200 (every 10th image is "
                    "held out for validation)")
@@ -185,6 +262,18 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int, default=1, help="sparse: passes of dictionary learning over the patches")
     t.add_argument("--uncoupled", action="store_true", help="sparse: learn LR and HR dictionaries separately")
     t.add_argument("--back-projection", type=int, default=2, help="sparse: back-projection iterations at test time")
+    t.add_argument("--steps", type=int, default=100_000, help="network: Adam steps (cosine schedule over them)")
+    t.add_argument("--minutes", type=float, help="network: stop after this much wall time")
+    t.add_argument("--batch-size", type=int, default=16)
+    t.add_argument("--patch", type=int, default=32, help="network: LR patch size")
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--loss", choices=["mse", "l1"], default="mse")
+    t.add_argument("--val-every", type=int, default=1000, help="network: validate and checkpoint every N steps")
+    t.add_argument("--checkpoint", help="network: checkpoint file (default runs/<out name>.ckpt.safetensors)")
+    t.add_argument("--resume", action="store_true", help="network: continue from the checkpoint")
+    t.add_argument("--init-from", help="network: start from weights, e.g. fsrcnn_x3 (layers whose shape fits)")
+    t.add_argument("--train-only", choices=["last"], help="network: train only the last layer")
+    t.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(func=_train)
 

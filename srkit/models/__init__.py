@@ -1,0 +1,98 @@
+"""The course's networks, one file each, and how to build and load them.
+
+Every model maps an LR batch ``(N, 1, h, w)`` (the Y channel, float32 in [0, 1]) to ``(N, 1, h*scale,
+w*scale)``; :func:`srkit.upscale` handles RGB (Y through the model, Cb/Cr by bicubic) and tiling.
+
+    model = get_model("fsrcnn", scale=3, weights="default")      # shipped weights
+    model = get_model("fsrcnn", scale=3, d=32, s=5, m=1)         # FSRCNN-s, untrained
+
+Weights are ``srkit/weights/<name>_x<scale>.safetensors`` with a JSON beside it (architecture, keyword
+arguments, training command, metrics). Loading never executes code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from .espcn import ESPCN
+from .fsrcnn import FSRCNN
+from .srcnn import SRCNN
+
+__all__ = ["MODELS", "list_models", "get_model", "save_weights", "load_weights", "weights_path", "SRCNN", "FSRCNN",
+           "ESPCN"]
+
+MODELS: dict[str, type[nn.Module]] = {"srcnn": SRCNN, "fsrcnn": FSRCNN, "espcn": ESPCN}
+WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
+
+
+def list_models() -> list[str]:
+    return list(MODELS)
+
+
+def weights_path(name: str, scale: int) -> Path:
+    return WEIGHTS / f"{name}_x{scale}.safetensors"
+
+
+def get_model(name: str, *, scale: int, weights: str | Path | None = None, device=None, **kwargs) -> nn.Module:
+    """Build model ``name`` for ``scale``; ``weights="default"`` loads the shipped file, a path loads that file.
+
+    With weights, the architecture's keyword arguments come from the weights' JSON (``kwargs`` must agree).
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; available: {', '.join(MODELS)}")
+    if int(scale) != scale or not 2 <= scale <= 8:
+        raise ValueError(f"scale must be an integer from 2 to 8, got {scale!r}")
+    if weights is None:
+        model = MODELS[name](int(scale), **kwargs)
+        model.init_kwargs = dict(kwargs)      # saved with the weights, so that loading rebuilds the same network
+    else:
+        path = weights_path(name, scale) if weights == "default" else Path(weights)
+        if weights == "default" and not path.is_file():
+            shipped = sorted(p.stem for p in WEIGHTS.glob(f"{name}_x*.safetensors"))
+            raise ValueError(f"no shipped weights for {name} x{scale}; shipped: {shipped or 'none'}")
+        model = load_weights(path, device=device)
+        if model.__class__ is not MODELS[name] or model.scale != scale:
+            raise ValueError(f"{path} holds {model.__class__.__name__} x{model.scale}, not {name} x{scale}")
+    return model.to(device) if device is not None else model
+
+
+def save_weights(model: nn.Module, path: str | Path, meta: dict | None = None) -> Path:
+    """Write ``<path>.safetensors`` (tensors only) and ``<path>.json`` (architecture + ``meta``), atomically."""
+    from safetensors.torch import save_file
+    path = Path(path).with_suffix("")
+    arch = next(k for k, v in MODELS.items() if v is model.__class__)
+    kwargs = getattr(model, "init_kwargs", None) or {}
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tmp = path.with_name(path.name + ".tmp.safetensors")
+    save_file(state, str(tmp))
+    tmp.replace(f"{path}.safetensors")
+    info = {"arch": arch, "scale": model.scale, "kwargs": kwargs,
+            "num_params": sum(p.numel() for p in model.parameters()), **(meta or {})}
+    tmp_json = path.with_name(path.name + ".tmp.json")
+    tmp_json.write_text(json.dumps(info, indent=2) + "\n")
+    tmp_json.replace(f"{path}.json")
+    return Path(f"{path}.safetensors")
+
+
+def load_weights(path: str | Path, device=None) -> nn.Module:
+    """Build the model described by ``<path>.json`` and load ``<path>.safetensors`` into it."""
+    from safetensors.torch import load_file
+    path = Path(path).with_suffix("")
+    for suffix in (".safetensors", ".json"):
+        if not Path(f"{path}{suffix}").is_file():
+            raise FileNotFoundError(f"no weights file {path}{suffix}")
+    info = json.loads(Path(f"{path}.json").read_text())
+    if info.get("arch") not in MODELS:
+        raise ValueError(f"{path}.json: unknown architecture {info.get('arch')!r}")
+    model = MODELS[info["arch"]](info["scale"], **info.get("kwargs", {}))
+    model.init_kwargs = info.get("kwargs", {})
+    state = load_file(f"{path}.safetensors", device=str(device or "cpu"))
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        raise ValueError(f"{path}.safetensors does not fit {info['arch']}{info.get('kwargs', {})}: {e}") from None
+    return model.to(device) if device is not None else model

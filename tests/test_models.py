@@ -1,0 +1,151 @@
+"""Every network, parametrized over list_models() (timm's tests/test_models.py style), plus training and upscaling."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import srkit
+from srkit.models import get_model, list_models, load_weights, save_weights
+from srkit.train import PatchSampler, fit, to_y_pairs
+from srkit.upscale import run_tiled, upscale
+
+PAPER_WEIGHTS = {("srcnn", ()): 8032, ("fsrcnn", ()): 12464, ("fsrcnn", (("d", 32), ("s", 5), ("m", 1))): 3937}
+
+
+def n_weights(model):
+    return sum(p.numel() for name, p in model.named_parameters() if name.endswith("weight") and p.ndim > 1)
+
+
+@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_output_is_input_times_scale_for_any_size(name, scale):
+    model = get_model(name, scale=scale).eval()
+    for h, w in [(7, 9), (16, 16), (13, 30)]:
+        assert model(torch.rand(2, 1, h, w)).shape == (2, 1, h * scale, w * scale)
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_parameter_gets_a_gradient(name):
+    model = get_model(name, scale=3)
+    model(torch.rand(2, 1, 12, 12)).square().mean().backward()
+    for pname, p in model.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, pname
+
+
+@pytest.mark.parametrize("key,want", list(PAPER_WEIGHTS.items()), ids=["srcnn-915", "fsrcnn", "fsrcnn-s"])
+def test_weight_counts_equal_the_papers(key, want):
+    name, kwargs = key
+    assert n_weights(get_model(name, scale=3, **dict(kwargs))) == want
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_save_load_round_trip(name, tmp_path):
+    model = get_model(name, scale=2, **({"d": 32, "s": 5, "m": 1} if name == "fsrcnn" else {}))
+    path = save_weights(model, tmp_path / f"{name}_x2", {"note": "test"})
+    meta = json.loads((tmp_path / f"{name}_x2.json").read_text())
+    assert meta["arch"] == name and meta["note"] == "test" and meta["num_params"] > 0
+    loaded = load_weights(path)
+    x = torch.rand(1, 1, 10, 11)
+    assert torch.equal(loaded.eval()(x), model.eval()(x))
+    assert get_model(name, scale=2, weights=path).scale == 2
+    with pytest.raises(ValueError, match="not"):
+        get_model(name, scale=3, weights=path)
+
+
+def test_bad_requests_are_named(tmp_path):
+    with pytest.raises(ValueError, match="unknown model"):
+        get_model("vdsr", scale=2)
+    with pytest.raises(ValueError, match="scale"):
+        get_model("fsrcnn", scale=1.5)
+    with pytest.raises(ValueError, match="no shipped weights"):
+        get_model("fsrcnn", scale=7, weights="default")
+    with pytest.raises(FileNotFoundError, match="nothing"):
+        load_weights(tmp_path / "nothing")
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_tiled_equals_untiled(name):
+    model = get_model(name, scale=3).eval()
+    x = torch.rand(1, 1, 45, 61)
+    assert torch.allclose(run_tiled(model, x, 3, tile=24, overlap=10), model(x), atol=1e-5)
+
+
+def test_upscale_rgb_and_gray_and_bad_input():
+    image = srkit.sample_images(["coffee"])["coffee"][:30, :40]
+    model = get_model("espcn", scale=2)
+    assert upscale(image, model).shape == (60, 80, 3)
+    assert upscale(image[..., 0], model).shape == (60, 80)
+    assert np.array_equal(upscale(image, model, tile=16, overlap=6), upscale(image, model))
+    with pytest.raises(ValueError, match="uint8"):
+        upscale(image / 255.0, model)
+    with pytest.raises(ValueError, match="too small"):
+        upscale(image[:1, :1], model)
+    with pytest.raises(ValueError, match="x2, not x3"):
+        upscale(image, model, scale=3)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.parametrize("name", list_models())
+def test_runs_on_cuda(name):
+    model = get_model(name, scale=3, device="cuda")
+    assert model(torch.rand(1, 1, 16, 16, device="cuda")).shape == (1, 1, 48, 48)
+
+
+@pytest.fixture(scope="module")
+def tiny_pairs():
+    images = {k: v[:120, :120] for k, v in srkit.sample_images(["astronaut", "coffee", "chelsea", "camera"]).items()}
+    pairs = to_y_pairs(images, 2)
+    return pairs[:3], pairs[3:]
+
+
+def test_sampler_gives_aligned_augmented_patches(tiny_pairs):
+    sampler = PatchSampler(tiny_pairs[0], 2, 8, 4, seed=1)
+    lr, hr = sampler()
+    assert lr.shape == (4, 1, 8, 8) and hr.shape == (4, 1, 16, 16)
+    # The LR patch is the protocol's downscale of the HR patch, up to border effects: compare the centres.
+    down = srkit.imresize(hr.double(), 1 / 2)
+    assert (down[..., 2:-2, 2:-2] - lr.double()[..., 2:-2, 2:-2]).abs().max() < 0.05
+
+
+def test_fit_lowers_the_loss_and_keeps_the_best_weights(tiny_pairs, tmp_path):
+    train_pairs, val_pairs = tiny_pairs
+    model = get_model("espcn", scale=2)
+    history = fit(model, train_pairs, val_pairs, 2, steps=60, batch_size=8, patch=12, lr=3e-3, val_every=20,
+                  checkpoint=tmp_path / "ck.safetensors", checkpoint_every=20, log=lambda *_: None)
+    assert history["loss"][-1] < history["loss"][0]
+    assert history["best_psnr"] == max(history["val_psnr"])
+    from srkit.train import evaluate
+    assert evaluate(model, val_pairs, 2, "cpu") == pytest.approx(history["best_psnr"])
+    assert (tmp_path / "ck.safetensors").is_file() and (tmp_path / "ck.json").is_file()
+
+
+def test_resume_continues_where_a_killed_run_stopped(tiny_pairs, tmp_path):
+    train_pairs, val_pairs = tiny_pairs
+    kw = dict(batch_size=4, patch=10, lr=1e-3, val_every=10, checkpoint_every=10, log=lambda *_: None, seed=3)
+    straight = get_model("fsrcnn", scale=2, d=8, s=4, m=1)
+    torch.manual_seed(0)
+    straight.load_state_dict(get_model("fsrcnn", scale=2, d=8, s=4, m=1).state_dict())
+    start = {k: v.clone() for k, v in straight.state_dict().items()}
+    fit(straight, train_pairs, val_pairs, 2, steps=20, checkpoint=tmp_path / "a.safetensors", **kw)
+
+    interrupted = get_model("fsrcnn", scale=2, d=8, s=4, m=1)
+    interrupted.load_state_dict(start)
+    fit(interrupted, train_pairs, val_pairs, 2, steps=20, minutes=0, checkpoint=tmp_path / "b.safetensors", **kw)
+    assert json.loads((tmp_path / "b.json").read_text())["step"] == 1      # "killed" after one step
+    resumed = get_model("fsrcnn", scale=2, d=8, s=4, m=1)
+    fit(resumed, train_pairs, val_pairs, 2, steps=20, checkpoint=tmp_path / "b.safetensors", resume=True, **kw)
+    for k, v in straight.state_dict().items():
+        assert torch.allclose(v, resumed.state_dict()[k], atol=1e-6), k
+
+
+def test_train_only_last_freezes_the_rest(tiny_pairs):
+    model = get_model("fsrcnn", scale=2, d=8, s=4, m=1)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    fit(model, tiny_pairs[0], tiny_pairs[1], 2, steps=5, batch_size=4, patch=10, val_every=5, train_only="last",
+        log=lambda *_: None)
+    changed = {k for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
+    assert changed and all(k.startswith("deconv") for k in changed)
