@@ -21,7 +21,6 @@ for training, tested equal to :func:`ssim`.
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import torch

@@ -7,9 +7,11 @@ import os
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pytest
 
 matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,3 +35,16 @@ def require_dataset(name: str) -> None:
     from srkit.datasets import is_available
     if not is_available(name):
         pytest.skip(f"{name} not in SRKIT_DATA ({os.environ.get('SRKIT_DATA', 'unset')})")
+
+
+@pytest.fixture(scope="module")
+def hr() -> np.ndarray:
+    """A 128x128 RGB crop of scikit-image's astronaut (no download)."""
+    import srkit
+    return srkit.sample_images(["astronaut"])["astronaut"][:128, 128:256].copy()
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")

@@ -10,17 +10,6 @@ import srkit
 from srkit import plot
 
 
-@pytest.fixture(scope="module")
-def hr() -> np.ndarray:
-    return srkit.sample_images(["astronaut"])["astronaut"][:128, 128:256].copy()
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
 def test_show_rgb_and_gray(hr):
     fig = plot.show(hr, title="hr")
     assert isinstance(fig, Figure) and len(fig.axes) == 1

@@ -7,24 +7,12 @@ from __future__ import annotations
 
 import re
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
 import srkit
 from srkit import bench, plot, widgets
-
-
-@pytest.fixture(scope="module")
-def hr() -> np.ndarray:
-    return srkit.sample_images(["astronaut"])["astronaut"][:128, 128:256].copy()
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def _readout(text: str) -> tuple[str, int, float, float]:
