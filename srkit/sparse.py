@@ -279,7 +279,7 @@ def train(images, scale: int, patch: int | None = None, n_atoms: int = 1024, n_p
         codes = model.encode(lr_part)
         model.dict_hr = np.linalg.lstsq(codes.T @ codes + 1e-6 * np.eye(n_atoms), codes.T @ hr_part, rcond=None)[0]
     model.info = {"n_atoms": n_atoms, "n_patches": int(len(feats)), "pca_dims": k, "alpha": alpha, "epochs": epochs,
-                  "coupled": coupled, "refit_hr": refit_hr, "seed": seed, "train_stride": stride,
+                  "coupled": coupled, "refit_hr": refit_hr and coupled, "seed": seed, "train_stride": stride,
                   "train_seconds": round(time.perf_counter() - start, 1)}
     if verbose:
         print(f"x{scale}: {len(feats)} patches, PCA {feats.shape[1]} -> {k}, {n_atoms} atoms, "

@@ -48,6 +48,14 @@ def test_patches_round_trip_through_overlap_add():
         assert np.allclose(sparse.overlap_add(patches, rows, cols, image.shape, 6), image)
 
 
+def test_overlap_add_averages_disagreeing_patches():
+    rows, cols = np.array([0, 0, 2]), np.array([0, 2, 0])
+    patches = np.stack([np.full(16, 1.0), np.full(16, 3.0), np.full(16, 8.0)])
+    out = sparse.overlap_add(patches, rows, cols, (6, 6), 4)
+    assert out[0, 0] == 1 and out[0, 2] == 2 and out[2, 2] == pytest.approx(4) and out[5, 5] == 0
+    assert out[2, 0] == pytest.approx(4.5) and out[5, 0] == 8
+
+
 def test_coupled_beats_bicubic_and_uncoupled(images, small_model):
     uncoupled = sparse.train(images, 3, n_atoms=64, n_patches=6000, back_projection=0, seed=0, coupled=False)
     held_out = {"camera": srkit.sample_images(["camera"])["camera"][100:292, 100:292]}
