@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 
 __all__ = ["main"]
@@ -101,8 +102,7 @@ def _train(args) -> int:
     out = Path(args.out)
     if not out.parent.is_dir():
         raise FileNotFoundError(f"output folder {out.parent} does not exist")
-    command = "srkit " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("srkit") else "srkit train " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k not in ("func", "command") and v)
+    command = "srkit " + shlex.join(args.argv)
     log_path = out.with_suffix(".log")
     log_file = open(log_path, "a" if args.resume else "w")
 
@@ -284,7 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv     # the exact command, written into trained weights' JSON
     from .datasets import DataUnavailableError
     try:
         return args.func(args)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["rgb_to_ycbcr", "ycbcr_to_rgb", "rgb_to_y", "RGB_TO_YCBCR", "YCBCR_OFFSET"]
+__all__ = ["rgb_to_ycbcr", "ycbcr_to_rgb", "rgb_to_y", "luma", "RGB_TO_YCBCR", "YCBCR_OFFSET"]
 
 # Rows give Y, Cb, Cr from R, G, B in [0, 1], on a 0..255 output scale (MATLAB's rgb2ycbcr).
 RGB_TO_YCBCR = np.array([[65.481, 128.553, 24.966],
@@ -72,6 +72,15 @@ def ycbcr_to_rgb(image):
     """YCbCr -> RGB like MATLAB ``ycbcr2rgb`` (the exact inverse of :func:`rgb_to_ycbcr` before rounding)."""
     inv = np.linalg.inv(RGB_TO_YCBCR / 255)
     return _affine(image, inv, -inv @ YCBCR_OFFSET)
+
+
+def luma(image: np.ndarray) -> np.ndarray:
+    """``uint8`` RGB ``(H, W, 3)`` or gray ``(H, W)`` -> float64 Y on [0, 1].
+
+    What the networks and dictionaries of the course see. A gray image is used as it is (the protocol never
+    colour-converts single-channel images).
+    """
+    return rgb_to_y(image / 255.0) if image.ndim == 3 else image / 255.0
 
 
 def rgb_to_y(image):

@@ -45,7 +45,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import correlate1d
 from sklearn.decomposition import MiniBatchDictionaryLearning
 
-from .color import rgb_to_ycbcr, ycbcr_to_rgb
+from .color import luma, rgb_to_ycbcr, ycbcr_to_rgb
 from .resize import imresize, modcrop
 
 __all__ = ["SparseSR", "train", "pretrained", "gradient_features", "extract_patches", "overlap_add", "omp"]
@@ -179,9 +179,10 @@ class SparseSR:
         if lr.ndim == 2:
             y = self.upscale_y(lr / 255.0, stride, back_projection)
             return np.clip(np.round(y * 255), 0, 255).astype(np.uint8)
-        ycc = imresize(rgb_to_ycbcr(lr / 255.0), self.scale)
-        ycc[..., 0] = self.upscale_y(rgb_to_ycbcr(lr / 255.0)[..., 0], stride, back_projection)
-        return np.clip(np.round(ycbcr_to_rgb(ycc) * 255), 0, 255).astype(np.uint8)
+        ycc = rgb_to_ycbcr(lr / 255.0)
+        out = imresize(ycc, self.scale)                   # Cb, Cr by bicubic (and a bicubic Y we replace)
+        out[..., 0] = self.upscale_y(ycc[..., 0], stride, back_projection)
+        return np.clip(np.round(ycbcr_to_rgb(out) * 255), 0, 255).astype(np.uint8)
 
     # -- saving and loading (safetensors + JSON, never pickle) -----------------------------------------------
     def save(self, path: str | Path) -> Path:
@@ -223,8 +224,7 @@ def training_pairs(images, scale: int, patch: int, stride: int, min_norm: float,
     for image in images:
         hr = modcrop(image, scale)
         lr = imresize(hr, 1 / scale)
-        y = (lambda im: rgb_to_ycbcr(im / 255.0)[..., 0] if im.ndim == 3 else im / 255.0)
-        hr_y, mid = y(hr), imresize(y(lr), scale)
+        hr_y, mid = luma(hr), imresize(luma(lr), scale)
         f, _, _ = extract_patches(gradient_features(mid), patch, stride)
         d, _, _ = extract_patches(hr_y - mid, patch, stride)
         feats.append(f)

@@ -22,16 +22,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .color import rgb_to_ycbcr
+from .color import luma
 from .metrics import psnr
 from .resize import imresize, modcrop
 
 __all__ = ["PatchSampler", "to_y_pairs", "fit", "evaluate"]
-
-
-def _y(image: np.ndarray) -> np.ndarray:
-    """uint8 RGB or gray -> float32 Y in [0, 1]."""
-    return (rgb_to_ycbcr(image / 255.0)[..., 0] if image.ndim == 3 else image / 255.0).astype(np.float32)
 
 
 def to_y_pairs(images: dict, scale: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -39,7 +34,7 @@ def to_y_pairs(images: dict, scale: int) -> list[tuple[np.ndarray, np.ndarray]]:
     pairs = []
     for image in images.values():
         hr = modcrop(image, scale)
-        pairs.append((_y(imresize(hr, 1 / scale)), _y(hr)))
+        pairs.append((luma(imresize(hr, 1 / scale)).astype(np.float32), luma(hr).astype(np.float32)))
     return pairs
 
 

@@ -78,7 +78,8 @@ def test_train_sparse_command_writes_weights_json_and_log(tmp_path, capsys):
     assert main(["train", "--model", "sparse", "--scale", "2", "--data", "T91", "--atoms", "32", "--patches", "3000",
                  "--out", str(out)]) == 0
     meta = json.loads((tmp_path / "tiny_x2.json").read_text())
-    assert meta["command"].startswith("srkit train --model sparse") and meta["n_train_images"] == 81
+    assert meta["command"] == f"srkit train --model sparse --scale 2 --data T91 --atoms 32 --patches 3000 --out {out}"
+    assert meta["n_train_images"] == 81
     assert all(name.startswith("T91/") for name in meta["validation"]["images"])
     assert "validation x2" in (tmp_path / "tiny_x2.log").read_text()
     from srkit.sparse import SparseSR
