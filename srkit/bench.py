@@ -61,6 +61,8 @@ METHODS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
     "srcnn": partial(network, name="srcnn"),
     "fsrcnn": partial(network, name="fsrcnn"),
     "espcn": partial(network, name="espcn"),
+    "fsrcnn_s": partial(network, name="fsrcnn_s"),
+    "srcnn_955": partial(network, name="srcnn_955"),
 }
 
 

@@ -63,11 +63,11 @@ def _upscale(args) -> int:
     if args.method not in bench.METHODS:
         print(f"srkit upscale: unknown method {args.method!r}; available: {', '.join(bench.METHODS)}", file=sys.stderr)
         return 2
-    from .models import MODELS
+    from .models import list_models
     from .upscale import upscale
 
     image = load_image(args.input)
-    if args.method in MODELS:     # networks: tiled, so that large photos fit in memory
+    if args.method in list_models():     # networks: tiled, so that large photos fit in memory
         sr = upscale(image, args.method, args.scale, tile=args.tile, device=args.device)
     else:
         sr = bench.METHODS[args.method](image, args.scale)
@@ -94,10 +94,11 @@ def _hardware() -> str:
 def _train(args) -> int:
     from pathlib import Path
 
-    from .models import MODELS
+    from .models import list_models
 
-    if args.model != "sparse" and args.model not in MODELS:
-        print(f"srkit train: unknown model {args.model!r}; available: sparse, {', '.join(MODELS)}", file=sys.stderr)
+    if args.model != "sparse" and args.model not in list_models():
+        print(f"srkit train: unknown model {args.model!r}; available: sparse, {', '.join(list_models())}",
+              file=sys.stderr)
         return 2
     out = Path(args.out)
     if not out.parent.is_dir():
@@ -119,6 +120,7 @@ def _train(args) -> int:
 
 def _train_network(args, command: str, log) -> int:
     import hashlib
+    import json
     import platform
     import time
     from pathlib import Path
@@ -156,7 +158,11 @@ def _train_network(args, command: str, log) -> int:
                   batch_size=args.batch_size, patch=args.patch, lr=args.lr, loss=args.loss,
                   val_every=args.val_every, checkpoint=checkpoint, checkpoint_every=args.val_every,
                   resume=args.resume, train_only=args.train_only, device=dev, seed=args.seed, log=log)
-    meta = {"command": command, "data": args.data, "n_train_images": len(train_images),
+    commands = [command]
+    if args.resume and out.with_suffix(".json").is_file():      # a resumed run keeps the commands before it
+        previous = json.loads(out.with_suffix(".json").read_text())
+        commands = previous.get("commands", [previous["command"]]) + commands
+    meta = {"command": command, "commands": commands, "data": args.data, "n_train_images": len(train_images),
             "validation": {"images": list(val_images), "best_psnr": round(history["best_psnr"], 4),
                            "best_step": history["best_step"]},
             "steps": history["step"][-1] if history["step"] else 0, "batch_size": args.batch_size,

@@ -150,6 +150,7 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
         sampler.set_state(meta["sampler"])
         torch.set_rng_state(torch.tensor(meta["torch_rng"], dtype=torch.uint8))
         log(f"resumed from {checkpoint} at step {start_step}")
+    prior_seconds, prior_data = history.get("seconds", 0.0), history.get("data_seconds", 0.0)   # earlier sessions
     t0, data_seconds, running = time.perf_counter(), 0.0, []
     for step in range(start_step + 1, steps + 1):
         for group in optimizer.param_groups:        # cosine decay from lr to lr/100
@@ -177,12 +178,14 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
             log(f"step {step}/{steps}  loss {history['loss'][-1]:.3e}  val {val:.3f} dB  "
                 f"(best {history['best_psnr']:.3f} @ {history['best_step']})  {time.perf_counter() - t0:.0f} s")
         if checkpoint and (step % checkpoint_every == 0 or step == steps or out_of_time):
+            history["seconds"] = prior_seconds + time.perf_counter() - t0
+            history["data_seconds"] = prior_data + data_seconds
             _save_checkpoint(checkpoint, model, optimizer, best_state, step, {
                 "history": history, "sampler": sampler.state(), "torch_rng": torch.get_rng_state().tolist()})
         if out_of_time:
             log(f"stopping after {minutes} minutes at step {step}")
             break
     model.load_state_dict(best_state)
-    history["seconds"] = time.perf_counter() - t0
-    history["data_seconds"] = data_seconds
+    history["seconds"] = prior_seconds + time.perf_counter() - t0       # over all sessions of a resumed run
+    history["data_seconds"] = prior_data + data_seconds
     return history

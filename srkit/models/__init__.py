@@ -21,15 +21,21 @@ from .espcn import ESPCN
 from .fsrcnn import FSRCNN
 from .srcnn import SRCNN
 
-__all__ = ["MODELS", "list_models", "get_model", "save_weights", "load_weights", "weights_path", "SRCNN", "FSRCNN",
+__all__ = ["MODELS", "VARIANTS", "count_macs", "list_models", "get_model", "save_weights", "load_weights", "weights_path", "SRCNN", "FSRCNN",
            "ESPCN"]
 
 MODELS: dict[str, type[nn.Module]] = {"srcnn": SRCNN, "fsrcnn": FSRCNN, "espcn": ESPCN}
+# Named configurations from the papers: name -> (architecture, keyword arguments). Their weights are
+# srkit/weights/<name>_x<scale>.safetensors like any other model's.
+VARIANTS: dict[str, tuple[str, dict]] = {
+    "srcnn_955": ("srcnn", {"f2": 5}),              # SRCNN 9-5-5 (TPAMI 2016, Table 3)
+    "fsrcnn_s": ("fsrcnn", {"d": 32, "s": 5, "m": 1}),  # FSRCNN-s (ECCV 2016, Section 4.4)
+}
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
 
 
 def list_models() -> list[str]:
-    return list(MODELS)
+    return [*MODELS, *VARIANTS]
 
 
 def weights_path(name: str, scale: int) -> Path:
@@ -41,8 +47,11 @@ def get_model(name: str, *, scale: int, weights: str | Path | None = None, devic
 
     With weights, the architecture's keyword arguments come from the weights' JSON (``kwargs`` must agree).
     """
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; available: {', '.join(MODELS)}")
+    if name in VARIANTS and weights is None:
+        arch, preset = VARIANTS[name]
+        return get_model(arch, scale=scale, device=device, **{**preset, **kwargs})
+    if name not in MODELS and name not in VARIANTS:
+        raise ValueError(f"unknown model {name!r}; available: {', '.join(list_models())}")
     if int(scale) != scale or not 2 <= scale <= 8:
         raise ValueError(f"scale must be an integer from 2 to 8, got {scale!r}")
     if weights is None:
@@ -54,7 +63,8 @@ def get_model(name: str, *, scale: int, weights: str | Path | None = None, devic
             shipped = sorted(p.stem for p in WEIGHTS.glob(f"{name}_x*.safetensors"))
             raise ValueError(f"no shipped weights for {name} x{scale}; shipped: {shipped or 'none'}")
         model = load_weights(path, device=device)
-        if model.__class__ is not MODELS[name] or model.scale != scale:
+        arch = VARIANTS[name][0] if name in VARIANTS else name
+        if model.__class__ is not MODELS[arch] or model.scale != scale:
             raise ValueError(f"{path} holds {model.__class__.__name__} x{model.scale}, not {name} x{scale}")
     return model.to(device) if device is not None else model
 
@@ -95,3 +105,34 @@ def load_weights(path: str | Path, device=None) -> nn.Module:
     except RuntimeError as e:
         raise ValueError(f"{path}.safetensors does not fit {info['arch']}{info.get('kwargs', {})}: {e}") from None
     return model.to(device) if device is not None else model
+
+
+def count_macs(model: nn.Module, h: int, w: int, channels: int = 1) -> int:
+    """Multiply-accumulates of one forward pass on an ``(1, channels, h, w)`` input, counted layer by layer.
+
+    A convolution costs ``output pixels x out_channels x (in_channels / groups) x kh x kw``; a transposed
+    convolution scatters every *input* pixel: ``input pixels x in_channels x (out_channels / groups) x kh x kw``.
+    Activations, biases, pixel shuffle and SRCNN's bicubic pre-upsampling are not counted (they are small).
+    """
+    import torch
+
+    total = 0
+
+    def hook(layer, inputs, output):
+        nonlocal total
+        kh, kw = layer.kernel_size
+        if isinstance(layer, nn.ConvTranspose2d):
+            x = inputs[0]
+            total += x[0, 0].numel() * layer.in_channels * (layer.out_channels // layer.groups) * kh * kw
+        else:
+            total += output[0, 0].numel() * layer.out_channels * (layer.in_channels // layer.groups) * kh * kw
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    try:
+        param = next(model.parameters(), None)
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, channels, h, w, device=param.device if param is not None else "cpu"))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return total
