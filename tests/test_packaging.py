@@ -37,3 +37,17 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert any(line.replace("--quiet ", "").strip().endswith(install.removeprefix("pip ")) for line in ci), install
     assert test in [line.strip() for line in ci]
+
+
+def test_wheel_ships_subpackages_and_weights(tmp_path):
+    """A non-editable install must carry srkit.models, the registry and the shipped weights."""
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(tmp_path), str(ROOT)], check=True, capture_output=True)
+    names = zipfile.ZipFile(next(tmp_path.glob("srkit-*.whl"))).namelist()
+    for want in ["srkit/models/espcn.py", "srkit/registry.tsv", "srkit/weights/sparse_x3.safetensors",
+                 "srkit/weights/sparse_x3.json"]:
+        assert want in names, f"{want} missing from the wheel"
