@@ -154,14 +154,14 @@ def _train_network(args, command: str, log) -> int:
     train_pairs, val_pairs = to_y_pairs(train_images, args.scale), to_y_pairs(val_images, args.scale)
     checkpoint = Path(args.checkpoint or f"runs/{out.name}.ckpt.safetensors")
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    commands = [command]
+    if args.resume and checkpoint.with_suffix(".json").is_file():   # a resumed run keeps the commands before it
+        commands = json.loads(checkpoint.with_suffix(".json").read_text()).get("commands", []) + commands
     history = fit(model, train_pairs, val_pairs, args.scale, steps=args.steps, minutes=args.minutes,
                   batch_size=args.batch_size, patch=args.patch, lr=args.lr, loss=args.loss,
                   val_every=args.val_every, checkpoint=checkpoint, checkpoint_every=args.val_every,
-                  resume=args.resume, train_only=args.train_only, device=dev, seed=args.seed, log=log)
-    commands = [command]
-    if args.resume and out.with_suffix(".json").is_file():      # a resumed run keeps the commands before it
-        previous = json.loads(out.with_suffix(".json").read_text())
-        commands = previous.get("commands", [previous["command"]]) + commands
+                  resume=args.resume, train_only=args.train_only, device=dev, seed=args.seed, log=log,
+                  checkpoint_meta={"commands": commands})
     meta = {"command": command, "commands": commands, "data": args.data, "n_train_images": len(train_images),
             "validation": {"images": list(val_images), "best_psnr": round(history["best_psnr"], 4),
                            "best_step": history["best_step"]},

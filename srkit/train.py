@@ -119,13 +119,15 @@ def _load_checkpoint(path: Path, model, optimizer) -> tuple[dict, dict]:
 def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10_000, minutes: float | None = None,
         batch_size: int = 16, patch: int = 32, lr: float = 1e-3, loss: str = "mse", val_every: int = 500,
         checkpoint: str | Path | None = None, checkpoint_every: int = 500, resume: bool = False,
-        train_only: str | None = None, device=None, seed: int = 0, log=print) -> dict:
+        train_only: str | None = None, device=None, seed: int = 0, log=print, checkpoint_meta: dict | None = None
+        ) -> dict:
     """Train ``model`` on ``(lr_y, hr_y)`` pairs; returns the history and keeps the best-validation weights.
 
     ``steps`` Adam steps (or until ``minutes`` of wall time), cosine learning-rate decay to 1 % of ``lr``;
     ``loss`` is ``"mse"`` or ``"l1"``; ``train_only="last"`` freezes every parameter but the last layer's.
     Returns ``{"step": [...], "loss": [...], "val_step": [...], "val_psnr": [...], "best_psnr", "best_step",
-    "seconds", "data_seconds"}``; the model ends with the weights of ``best_step``.
+    "seconds", "data_seconds"}``; the model ends with the weights of ``best_step``. ``checkpoint_meta`` is
+    written into the checkpoint's JSON as it is (``srkit train`` keeps the commands of a resumed run there).
     """
     device = torch.device(device or "cpu")
     torch.manual_seed(seed)
@@ -181,7 +183,7 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
             history["seconds"] = prior_seconds + time.perf_counter() - t0
             history["data_seconds"] = prior_data + data_seconds
             _save_checkpoint(checkpoint, model, optimizer, best_state, step, {
-                "history": history, "sampler": sampler.state(), "torch_rng": torch.get_rng_state().tolist()})
+                **(checkpoint_meta or {}), "history": history, "sampler": sampler.state(), "torch_rng": torch.get_rng_state().tolist()})
         if out_of_time:
             log(f"stopping after {minutes} minutes at step {step}")
             break
