@@ -269,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--uncoupled", action="store_true", help="sparse: learn LR and HR dictionaries separately")
     t.add_argument("--back-projection", type=int, default=2, help="sparse: back-projection iterations at test time")
     t.add_argument("--steps", type=int, default=100_000, help="network: Adam steps (cosine schedule over them)")
-    t.add_argument("--minutes", type=float, help="network: stop after this much wall time")
+    t.add_argument("--minutes", type=float, help="network: wall-time budget (the learning-rate schedule fits it)")
     t.add_argument("--batch-size", type=int, default=16)
     t.add_argument("--patch", type=int, default=32, help="network: LR patch size")
     t.add_argument("--lr", type=float, default=1e-3)

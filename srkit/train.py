@@ -123,7 +123,9 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
         ) -> dict:
     """Train ``model`` on ``(lr_y, hr_y)`` pairs; returns the history and keeps the best-validation weights.
 
-    ``steps`` Adam steps (or until ``minutes`` of wall time), cosine learning-rate decay to 1 % of ``lr``;
+    ``steps`` Adam steps, or ``minutes`` of wall time, whichever ends first; the learning rate decays from
+    ``lr`` to 1 % of it along a cosine of the run's *progress*, ``max(step / steps, time used / minutes)``, so
+    that a time-budgeted run also ends annealed (a resumed run fits what is left into its new budget);
     ``loss`` is ``"mse"`` or ``"l1"``; ``train_only="last"`` freezes every parameter but the last layer's.
     Returns ``{"step": [...], "loss": [...], "val_step": [...], "val_psnr": [...], "best_psnr", "best_step",
     "seconds", "data_seconds"}``; the model ends with the weights of ``best_step``. ``checkpoint_meta`` is
@@ -153,10 +155,15 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
         torch.set_rng_state(torch.tensor(meta["torch_rng"], dtype=torch.uint8))
         log(f"resumed from {checkpoint} at step {start_step}")
     prior_seconds, prior_data = history.get("seconds", 0.0), history.get("data_seconds", 0.0)   # earlier sessions
+    progress = start_progress = history.get("progress", start_step / steps)
     t0, data_seconds, running = time.perf_counter(), 0.0, []
     for step in range(start_step + 1, steps + 1):
+        progress = (step - 1) / steps
+        if minutes is not None:                    # the time budget, when it runs out before the steps
+            used = (time.perf_counter() - t0) / (minutes * 60) if minutes > 0 else 1.0
+            progress = max(progress, start_progress + (1 - start_progress) * used)
         for group in optimizer.param_groups:        # cosine decay from lr to lr/100
-            group["lr"] = lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * (step - 1) / steps)))
+            group["lr"] = lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
         t_data = time.perf_counter()
         x, y = sampler()
         x, y = x.to(device), y.to(device)
@@ -166,10 +173,12 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
         loss_value.backward()
         optimizer.step()
         running.append(loss_value.item())
-        out_of_time = minutes is not None and time.perf_counter() - t0 > minutes * 60
+        out_of_time = minutes is not None and progress >= 1
         if step % val_every == 0 or step == steps or out_of_time:
             history["step"].append(step)
             history["loss"].append(float(np.mean(running)))
+            history.setdefault("lr", []).append(optimizer.param_groups[0]["lr"])
+            history["progress"] = progress
             running = []
             val = evaluate(model, val_pairs, scale, device)
             history["val_step"].append(step)
@@ -180,10 +189,12 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
             log(f"step {step}/{steps}  loss {history['loss'][-1]:.3e}  val {val:.3f} dB  "
                 f"(best {history['best_psnr']:.3f} @ {history['best_step']})  {time.perf_counter() - t0:.0f} s")
         if checkpoint and (step % checkpoint_every == 0 or step == steps or out_of_time):
+            history["progress"] = progress
             history["seconds"] = prior_seconds + time.perf_counter() - t0
             history["data_seconds"] = prior_data + data_seconds
             _save_checkpoint(checkpoint, model, optimizer, best_state, step, {
-                **(checkpoint_meta or {}), "history": history, "sampler": sampler.state(), "torch_rng": torch.get_rng_state().tolist()})
+                **(checkpoint_meta or {}), "history": history, "sampler": sampler.state(),
+                "torch_rng": torch.get_rng_state().tolist()})
         if out_of_time:
             log(f"stopping after {minutes} minutes at step {step}")
             break

@@ -134,8 +134,17 @@ def test_resume_continues_where_a_killed_run_stopped(tiny_pairs, tmp_path):
 
     interrupted = get_model("fsrcnn", scale=2, d=8, s=4, m=1)
     interrupted.load_state_dict(start)
-    fit(interrupted, train_pairs, val_pairs, 2, steps=20, minutes=0, checkpoint=tmp_path / "b.safetensors", **kw)
-    assert json.loads((tmp_path / "b.json").read_text())["step"] == 1      # "killed" after one step
+    calls = []
+
+    def killed_at_step_20(line):       # the log line of step 20 comes before its checkpoint: "SIGKILL" there
+        calls.append(line)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(interrupted, train_pairs, val_pairs, 2, steps=20, checkpoint=tmp_path / "b.safetensors",
+            **{**kw, "log": killed_at_step_20})
+    assert json.loads((tmp_path / "b.json").read_text())["step"] == 10     # one checkpoint interval lost
     resumed = get_model("fsrcnn", scale=2, d=8, s=4, m=1)
     fit(resumed, train_pairs, val_pairs, 2, steps=20, checkpoint=tmp_path / "b.safetensors", resume=True, **kw)
     for k, v in straight.state_dict().items():
@@ -161,3 +170,14 @@ def test_count_macs_matches_the_closed_form(name):
     want = sum(m.weight.numel() * pixels.get(model.__class__.__name__.lower(), h * w)
                for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)))
     assert count_macs(model, h, w) == want
+
+
+def test_a_time_budget_ends_annealed(tiny_pairs):
+    """With --minutes, the cosine follows the time used: the run stops on time with the learning rate at lr/100."""
+    train_pairs, val_pairs = tiny_pairs
+    model = get_model("fsrcnn", scale=2, d=8, s=4, m=1)
+    history = fit(model, train_pairs, val_pairs, 2, steps=10**9, minutes=0.05, batch_size=2, patch=10, lr=1e-3,
+                  val_every=25, log=lambda *_: None)
+    assert history["seconds"] < 30 and history["step"][-1] < 10**9
+    assert history["lr"][0] > 5e-4 and history["lr"][-1] == pytest.approx(1e-5, rel=1e-3)
+    assert all(a >= b for a, b in zip(history["lr"], history["lr"][1:]))
