@@ -165,3 +165,27 @@ def test_mos_poll_buttons_record_ratings(browser, lab):
     page.screenshot(path=str(ARTIFACTS / "02_mos_poll.png"))
     assert not errors, errors
     page.close()
+
+
+def test_swipe_compare_moves_the_line_and_switches_images(browser, lab):
+    """Chapter 06's "checkerboard vs pixel shuffle" swipe: the swipe slider and the dropdowns change the image."""
+    errors: list[str] = []
+    page = run_notebook(browser, lab, "06_espcn.ipynb", errors)
+    view = page.locator(".srkit-compare").first
+    view.scroll_into_view_if_needed(timeout=30_000)
+    image, readout = view.locator(".srkit-compare-image"), view.locator(".srkit-compare-readout")
+    before_src, before_text = image.get_attribute("src"), readout.inner_text()
+    assert before_src and "left:" in before_text
+    view.locator(".srkit-compare-swipe .noUi-handle").click()
+    for _ in range(10):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function("([el, old]) => el.getAttribute('src') !== old",
+                           arg=[image.element_handle(), before_src], timeout=30_000)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "06_swipe.png"))
+    options = view.locator(".srkit-compare-left select option").all_inner_texts()
+    view.locator(".srkit-compare-left select").select_option(options[-1])
+    page.wait_for_function("([el, old]) => el.innerText !== old", arg=[readout.element_handle(), before_text],
+                           timeout=30_000)
+    assert not errors, errors
+    page.close()
