@@ -157,8 +157,10 @@ class SparseSR:
         detail[norms < self.min_norm] = 0
         return detail
 
-    def upscale_y(self, lr_y: np.ndarray, stride: int = 2, back_projection: int = 0) -> np.ndarray:
-        """Y ``(h, w)`` in [0, 1] -> Y ``(h*scale, w*scale)``: the four steps, then optional back-projection."""
+    def upscale_y(self, lr_y: np.ndarray, stride: int = 2, back_projection: int | None = None) -> np.ndarray:
+        """Y ``(h, w)`` in [0, 1] -> Y ``(h*scale, w*scale)``: the four steps, then ``back_projection``
+        iterations (default: the model's own, as ``__call__``)."""
+        back_projection = self.back_projection if back_projection is None else back_projection
         mid = imresize(lr_y, self.scale)
         if min(mid.shape) < self.patch:
             raise ValueError(f"image too small for sparse SR: {lr_y.shape} LR, needs {self.patch}px after x{self.scale}")

@@ -81,10 +81,14 @@ def test_output_shapes_and_types(small_model):
 
 def test_back_projection_makes_the_result_consistent_with_the_input(small_model):
     lr = srkit.sample_images(["chelsea"])["chelsea"][:60, :60, 1] / 255.0
-    plain = small_model.upscale_y(lr)
+    plain = small_model.upscale_y(lr, back_projection=0)
     projected = small_model.upscale_y(lr, back_projection=3)
     error = lambda y: np.abs(srkit.imresize(y, 1 / 3) - lr).mean()   # noqa: E731
     assert error(projected) < error(plain) / 2
+    # upscale_y and __call__ agree on the default: the model's own number of iterations.
+    import dataclasses
+    model = dataclasses.replace(small_model, back_projection=3)
+    assert np.array_equal(model.upscale_y(lr), projected) and np.array_equal(small_model.upscale_y(lr), plain)
 
 
 def test_save_load_round_trip_without_pickle(tmp_path, small_model):

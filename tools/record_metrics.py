@@ -20,8 +20,10 @@ from srkit.datasets import is_available
 TEST_SETS = ["Set5", "Set14", "BSD100", "Urban100"]
 
 
-def method_for(meta: dict) -> str:
-    return {"sparse": "sparse"}.get(meta["arch"], meta["arch"])
+def method_for(path: Path) -> str:
+    """The bench method of a weights file: its name without ``_x<scale>`` (sparse_x3 -> sparse, fsrcnn_s_x3 ->
+    fsrcnn_s)."""
+    return path.stem.rpartition("_x")[0]
 
 
 def main() -> int:
@@ -36,11 +38,11 @@ def main() -> int:
             if not is_available(dataset):
                 print(f"{path.name}: {dataset} not available, skipped", file=sys.stderr)
                 continue
-            r = bench.run(method_for(meta), dataset, meta["scale"])
+            r = bench.run(method_for(path), dataset, meta["scale"])
             results[dataset] = {"psnr": round(r["psnr"], 4), "ssim": round(r["ssim"], 5),
                                 "seconds_per_image": round(r["seconds"], 3)}
             print(f"{path.name}: {dataset} x{meta['scale']} {r['psnr']:.2f} dB / {r['ssim']:.4f}")
-        meta["test_metrics"] = {"measured_by": f"srkit bench --method {method_for(meta)} --scale {meta['scale']}",
+        meta["test_metrics"] = {"measured_by": f"srkit bench --method {method_for(path)} --scale {meta['scale']}",
                                 "date": datetime.date.today().isoformat(), "hardware": _hardware(), **results}
         path.write_text(json.dumps(meta, indent=2) + "\n")
     return 0
