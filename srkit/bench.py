@@ -12,6 +12,7 @@ is ``uint8`` (rounded), as in the papers. Dataset numbers are means over images.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from functools import lru_cache, partial
 from typing import Callable
 
@@ -21,7 +22,7 @@ from .datasets import lr_hr_pairs
 from .metrics import psnr, ssim
 from .resize import imresize
 
-__all__ = ["METHODS", "run", "format_table", "format_markdown"]
+__all__ = ["METHODS", "cost", "run", "format_table", "format_markdown"]
 
 
 def interpolate(lr: np.ndarray, scale: int, method: str = "bicubic") -> np.ndarray:
@@ -66,12 +67,31 @@ METHODS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
 }
 
 
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+
+def cost(method: str, scale: int) -> dict:
+    """``{"params", "macs_per_pixel"}`` of a method at ``scale``: learned parameters (0 for interpolation, the
+    dictionaries and PCA for sparse coding) and, for networks, multiply-adds per output pixel
+    (:func:`srkit.models.count_macs`); ``None`` where it does not apply."""
+    from .models import count_macs, list_models
+    if method in list_models():
+        model = _network_model(method, scale)
+        return {"params": sum(p.numel() for p in model.parameters()),
+                "macs_per_pixel": count_macs(model, 32, 32) / (32 * 32 * scale * scale)}
+    if method == "sparse":
+        model = _sparse_model(scale)
+        return {"params": int(model.dict_lr.size + model.dict_hr.size + model.pca.size + model.pca_mean.size),
+                "macs_per_pixel": None}
+    return {"params": 0 if method in METHODS else None, "macs_per_pixel": None}
+
+
 def run(method: str | Callable, dataset, scale: int, progress: bool = False) -> dict:
     """Measure one method on one dataset (a name, or a ``{name: image}`` dict) at one scale.
 
-    Returns ``{"method", "dataset", "scale", "psnr", "ssim", "seconds", "per_image": [...]}`` where
-    ``seconds`` is the mean time of the method per image, and each ``per_image`` entry has
-    ``"image", "psnr", "ssim", "seconds"``.
+    Returns ``{"method", "dataset", "scale", "psnr", "ssim", "seconds", "params", "macs_per_pixel",
+    "per_image": [...]}`` where ``seconds`` is the mean time of the method per image (see :func:`cost` for the
+    other two), and each ``per_image`` entry has ``"image", "psnr", "ssim", "seconds"``.
     """
     if isinstance(method, str):
         if method not in METHODS:
@@ -96,7 +116,9 @@ def run(method: str | Callable, dataset, scale: int, progress: bool = False) -> 
                      "seconds": seconds})
     return {"method": name, "dataset": dataset if isinstance(dataset, str) else "custom", "scale": int(scale),
             "psnr": float(np.mean([r["psnr"] for r in rows])), "ssim": float(np.mean([r["ssim"] for r in rows])),
-            "seconds": float(np.mean([r["seconds"] for r in rows])), "per_image": rows}
+            "seconds": float(np.mean([r["seconds"] for r in rows])),
+            **(cost(name, int(scale)) if isinstance(method, str) else {"params": None, "macs_per_pixel": None}),
+            "per_image": rows}
 
 
 def format_table(result: dict) -> str:

@@ -17,7 +17,9 @@ def test_bench_json_single(capsys):
     require_dataset("Set5")
     assert main(["bench", "--method", "bicubic", "--dataset", "Set5", "--scale", "4", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result) >= {"method", "dataset", "scale", "psnr", "ssim", "seconds", "per_image"}
+    assert set(result) >= {"method", "dataset", "scale", "psnr", "ssim", "seconds", "params", "macs_per_pixel",
+                           "per_image"}
+    assert result["params"] == 0
     assert result["method"] == "bicubic" and len(result["per_image"]) == 5
     assert result["psnr"] == pytest.approx(np.mean([r["psnr"] for r in result["per_image"]]))
 
@@ -45,6 +47,19 @@ def test_bench_reports_missing_dataset_and_goes_on(capsys, monkeypatch, tmp_path
 def test_bench_rejects_unknown_method(capsys):
     assert main(["bench", "--method", "magic"]) == 2
     assert "unknown method" in capsys.readouterr().err
+
+
+def test_bench_cost_of_networks_and_sparse_coding():
+    from srkit.models import get_model
+    model = get_model("espcn", scale=3)
+    if not (bench.WEIGHTS_DIR / "espcn_x3.safetensors").is_file():
+        pytest.skip("no shipped espcn_x3")
+    c = bench.cost("espcn", 3)
+    # ESPCN runs every weight once per LR pixel: per HR pixel that is (weights) / scale^2.
+    weights = sum(p.numel() for n, p in model.named_parameters() if n.endswith("weight"))
+    assert c["params"] == sum(p.numel() for p in model.parameters())
+    assert c["macs_per_pixel"] == pytest.approx(weights / 9)
+    assert bench.cost("sparse", 3)["params"] > 1024 * 9 and bench.cost("sparse", 3)["macs_per_pixel"] is None
 
 
 def test_bench_run_on_custom_images():
