@@ -141,14 +141,11 @@ def _train_network(args, command: str, log) -> int:
         if not init.suffix:                       # a shipped name such as fsrcnn_x3
             name, _, init_scale = args.init_from.rpartition("_x")
             init = weights_path(name, int(init_scale))
-        from .models import load_weights
+        from .models import init_from, load_weights
         source = load_weights(init)
         model = get_model(args.model, scale=args.scale, **source.init_kwargs)
-        # Copy every tensor whose shape fits: all layers but a scale-specific last one.
-        own = model.state_dict()
-        own.update({k: v for k, v in source.state_dict().items() if k in own and own[k].shape == v.shape})
-        model.load_state_dict(own)
-        log(f"initialised from {init}")
+        fresh = init_from(model, source)       # all layers but a scale-specific last one
+        log(f"initialised from {init}; not copied (shape differs): {', '.join(fresh) or 'none'}")
     else:
         model = get_model(args.model, scale=args.scale)
     train_pairs, val_pairs = to_y_pairs(train_images, args.scale), to_y_pairs(val_images, args.scale)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import srkit
-from srkit.models import VARIANTS, count_macs, get_model, list_models, load_weights, save_weights
+from srkit.models import VARIANTS, count_macs, get_model, init_from, list_models, load_weights, save_weights
 from srkit.train import PatchSampler, fit, to_y_pairs
 from srkit.upscale import run_tiled, upscale
 
@@ -181,3 +181,35 @@ def test_a_time_budget_ends_annealed(tiny_pairs):
     assert history["seconds"] < 30 and history["step"][-1] < 10**9
     assert history["lr"][0] > 5e-4 and history["lr"][-1] == pytest.approx(1e-5, rel=1e-3)
     assert all(a >= b for a, b in zip(history["lr"], history["lr"][1:]))
+
+
+def test_init_from_copies_the_body_and_rescales_a_transposed_convolution():
+    torch.manual_seed(0)
+    x3 = get_model("fsrcnn", scale=3)
+    with torch.no_grad():
+        x3.deconv.weight.normal_(0.01, 0.002)        # a kernel that paints a visible mean level
+    flat = torch.full((1, 1, 24, 24), 0.5)
+    level = lambda m: m.eval()(flat)[0, 0, 12:-12, 12:-12].mean().item()   # noqa: E731
+    for scale in (2, 4):
+        model = get_model("fsrcnn", scale=scale)
+        assert init_from(model, x3) == []            # every tensor fits: same shapes, another stride
+        body = {k: v for k, v in model.state_dict().items() if not k.startswith("deconv")}
+        assert all(torch.equal(v, x3.state_dict()[k]) for k, v in body.items())
+        assert level(model) == pytest.approx(level(x3), rel=0.05)   # without the rescale: (3/s)^2 off
+    espcn2 = get_model("espcn", scale=2)
+    assert init_from(espcn2, get_model("espcn", scale=3)) == ["subpixel.weight", "subpixel.bias"]
+
+
+def test_train_command_fine_tunes_only_the_last_layer(tmp_path, monkeypatch):
+    from conftest import require_dataset
+    require_dataset("T91")
+    from srkit.cli import main
+    src = save_weights(get_model("fsrcnn", scale=3, d=8, s=4, m=1), tmp_path / "small_x3")
+    out = tmp_path / "small_x2"
+    assert main(["train", "--model", "fsrcnn", "--scale", "2", "--data", "T91", "--init-from", str(src),
+                 "--train-only", "last", "--steps", "3", "--val-every", "3", "--patch", "12", "--batch-size", "2",
+                 "--out", str(out), "--checkpoint", str(tmp_path / "ck.safetensors")]) == 0
+    tuned, source = load_weights(out), load_weights(src)
+    for k, v in tuned.state_dict().items():
+        assert torch.equal(v, source.state_dict()[k]) != k.startswith("deconv"), k
+    assert "--init-from" in json.loads(out.with_suffix(".json").read_text())["command"]

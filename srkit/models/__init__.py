@@ -21,7 +21,7 @@ from .espcn import ESPCN
 from .fsrcnn import FSRCNN
 from .srcnn import SRCNN
 
-__all__ = ["MODELS", "VARIANTS", "count_macs", "list_models", "get_model", "save_weights", "load_weights", "weights_path", "SRCNN", "FSRCNN",
+__all__ = ["MODELS", "VARIANTS", "count_macs", "init_from", "list_models", "get_model", "save_weights", "load_weights", "weights_path", "SRCNN", "FSRCNN",
            "ESPCN"]
 
 MODELS: dict[str, type[nn.Module]] = {"srcnn": SRCNN, "fsrcnn": FSRCNN, "espcn": ESPCN}
@@ -67,6 +67,24 @@ def get_model(name: str, *, scale: int, weights: str | Path | None = None, devic
         if model.__class__ is not MODELS[arch] or model.scale != scale:
             raise ValueError(f"{path} holds {model.__class__.__name__} x{model.scale}, not {name} x{scale}")
     return model.to(device) if device is not None else model
+
+
+def init_from(model: nn.Module, source: nn.Module) -> list[str]:
+    """Copy into ``model`` every tensor of ``source`` whose name and shape fit; returns the names not copied.
+
+    This is FSRCNN's trick across scales (all layers but the scale-specific last one). A transposed convolution
+    copied to another stride is rescaled by ``(new stride / old stride)**2``: each output pixel sums about
+    ``(k / stride)**2`` taps, so without it an x3 kernel would paint an x2 image 2.25 times too bright.
+    """
+    own, theirs = model.state_dict(), source.state_dict()
+    fits = {k: v.clone() for k, v in theirs.items() if k in own and own[k].shape == v.shape}
+    for name, layer in model.named_modules():
+        if isinstance(layer, nn.ConvTranspose2d) and f"{name}.weight" in fits:
+            old = dict(source.named_modules())[name].stride[0]
+            fits[f"{name}.weight"] *= (layer.stride[0] / old) ** 2
+    own.update(fits)
+    model.load_state_dict(own)
+    return [k for k in own if k not in fits]
 
 
 def save_weights(model: nn.Module, path: str | Path, meta: dict | None = None) -> Path:
