@@ -213,3 +213,14 @@ def test_train_command_fine_tunes_only_the_last_layer(tmp_path, monkeypatch):
     for k, v in tuned.state_dict().items():
         assert torch.equal(v, source.state_dict()[k]) != k.startswith("deconv"), k
     assert "--init-from" in json.loads(out.with_suffix(".json").read_text())["command"]
+
+
+def test_fsrcnn_cpu_deconvolution_path_agrees_and_restores_the_flag():
+    model = get_model("fsrcnn", scale=3).eval()
+    with torch.no_grad():
+        model.deconv.weight.normal_(0, 0.05)
+        x = torch.rand(2, 1, 13, 17)
+        default = model.deconv(model.body(x))           # whatever backend torch picks
+        assert torch.allclose(model(x), default, atol=1e-5)
+    assert torch.backends.mkldnn.enabled == torch._C._get_mkldnn_enabled()
+    assert torch.backends.mkldnn.enabled            # switched off only inside FSRCNN.forward

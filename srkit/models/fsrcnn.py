@@ -42,4 +42,13 @@ class FSRCNN(nn.Module):
         nn.init.zeros_(self.deconv.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.deconv(self.body(x))       # (N, C, h, w) -> (N, d, h, w) -> (N, C, h*scale, w*scale)
+        features = self.body(x)                 # (N, C, h, w) -> (N, d, h, w)
+        if features.device.type != "cpu":
+            return self.deconv(features)        # (N, C, h*scale, w*scale)
+        # On the CPU, oneDNN's kernel for this thin strided transposed convolution is 2-5x slower than PyTorch's
+        # own (measured in chapter 05 and tools/bench_models.py); the results agree to float32 rounding.
+        previous = torch.backends.mkldnn.set_flags(_enabled=False, _fp32_precision=None)
+        try:
+            return self.deconv(features)
+        finally:
+            torch.backends.mkldnn.set_flags(_enabled=previous[0], _fp32_precision=None)
