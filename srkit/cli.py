@@ -138,16 +138,22 @@ def _train_network(args, command: str, log) -> int:
         f"validation; device {dev}")
     if args.init_from:
         init = Path(args.init_from)
-        if not init.suffix:                       # a shipped name such as fsrcnn_x3
+        if init.with_name(init.name + ".safetensors").is_file():    # a path without its suffix
+            init = init.with_name(init.name + ".safetensors")
+        elif not init.suffix:                     # a shipped name such as fsrcnn_x3
             name, _, init_scale = args.init_from.rpartition("_x")
             init = weights_path(name, int(init_scale))
         from .models import init_from, load_weights
         source = load_weights(init)
+        source_meta = json.loads(init.with_suffix(".json").read_text())
+        init_info = {"weights": str(init), "sha256": hashlib.sha256(init.with_suffix(".safetensors").read_bytes())
+                     .hexdigest(), **{k: source_meta[k] for k in ("commands", "train_seconds", "steps", "init_from")
+                                      if k in source_meta}}
         model = get_model(args.model, scale=args.scale, **source.init_kwargs)
         fresh = init_from(model, source)       # all layers but a scale-specific last one
         log(f"initialised from {init}; not copied (shape differs): {', '.join(fresh) or 'none'}")
     else:
-        model = get_model(args.model, scale=args.scale)
+        model, init_info = get_model(args.model, scale=args.scale), None
     train_pairs, val_pairs = to_y_pairs(train_images, args.scale), to_y_pairs(val_images, args.scale)
     checkpoint = Path(args.checkpoint or f"runs/{out.name}.ckpt.safetensors")
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
@@ -163,7 +169,7 @@ def _train_network(args, command: str, log) -> int:
             "validation": {"images": list(val_images), "best_psnr": round(history["best_psnr"], 4),
                            "best_step": history["best_step"]},
             "steps": history["step"][-1] if history["step"] else 0, "batch_size": args.batch_size,
-            "patch": args.patch, "lr": args.lr, "loss": args.loss, "train_only": args.train_only,
+            "patch": args.patch, "lr": args.lr, "loss": args.loss, "train_only": args.train_only, "init_from": init_info,
             "hardware": _hardware(), "device": str(dev), "python": platform.python_version(),
             "train_seconds": round(history["seconds"], 1),
             "data_share": round(history["data_seconds"] / max(history["seconds"], 1e-9), 4),

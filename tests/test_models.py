@@ -212,7 +212,9 @@ def test_train_command_fine_tunes_only_the_last_layer(tmp_path, monkeypatch):
     tuned, source = load_weights(out), load_weights(src)
     for k, v in tuned.state_dict().items():
         assert torch.equal(v, source.state_dict()[k]) != k.startswith("deconv"), k
-    assert "--init-from" in json.loads(out.with_suffix(".json").read_text())["command"]
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert "--init-from" in meta["command"] and meta["init_from"]["sha256"] == __import__("hashlib").sha256(
+        src.read_bytes()).hexdigest()
 
 
 def test_fsrcnn_cpu_deconvolution_path_agrees_and_restores_the_flag():
