@@ -226,3 +226,17 @@ def test_fsrcnn_cpu_deconvolution_path_agrees_and_restores_the_flag():
         assert torch.allclose(model(x), default, atol=1e-5)
     assert torch.backends.mkldnn.enabled == torch._C._get_mkldnn_enabled()
     assert torch.backends.mkldnn.enabled            # switched off only inside FSRCNN.forward
+
+
+def test_srcnn_filters_survive_the_first_adam_step():
+    """With the paper's std-0.001 init, one Adam step leaves about half of SRCNN's first-layer filters dead
+    (negative for every input); srkit's He initialisation must not."""
+    torch.manual_seed(0)
+    model = get_model("srcnn", scale=3)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss = torch.nn.functional.mse_loss(model(torch.rand(4, 1, 11, 11)), torch.rand(4, 1, 33, 33))
+    loss.backward()
+    optimizer.step()
+    with torch.no_grad():
+        a = model.relu(model.extract(srkit.imresize(torch.rand(8, 1, 40, 40), 3)))
+    assert int((a.amax(dim=(0, 2, 3)) == 0).sum()) <= 2

@@ -14,7 +14,8 @@ How we deviate from the paper:
   so every srkit model has the same interface: ``(N, 1, h, w) -> (N, 1, h*scale, w*scale)``.
 * The convolutions are zero-padded ("same"), so the output has the input's size; the paper used no padding
   and its output was smaller by ``f1 + f2 + f3 - 3`` pixels.
-* Adam instead of SGD with per-layer learning rates (``srkit.train``).
+* Adam instead of SGD with per-layer learning rates (``srkit.train``), and therefore He initialisation of the
+  first two layers instead of the paper's Gaussian with std 0.001 (see ``__init__``).
 """
 
 from __future__ import annotations
@@ -34,9 +35,14 @@ class SRCNN(nn.Module):
         self.mapping = nn.Conv2d(n1, n2, f2, padding=f2 // 2)         # non-linear mapping: the sparse code
         self.reconstruct = nn.Conv2d(n2, channels, f3, padding=f3 // 2)  # HR patches, averaged where they overlap
         self.relu = nn.ReLU(inplace=True)
-        for conv in (self.extract, self.mapping, self.reconstruct):    # the paper's Gaussian init, std 0.001
-            nn.init.normal_(conv.weight, std=1e-3)
+        # He initialisation for the two ReLU layers; the paper's Gaussian (std 0.001) for the last. With the paper's
+        # init everywhere, Adam's first step (about lr * sign(gradient) per weight) turns half the first-layer
+        # filters negative for every input and they never fire again (chapter 04 shows it).
+        for conv in (self.extract, self.mapping):
+            nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
             nn.init.zeros_(conv.bias)
+        nn.init.normal_(self.reconstruct.weight, std=1e-3)
+        nn.init.zeros_(self.reconstruct.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = imresize(x, self.scale)                  # (N, C, h*s, w*s): SRCNN works on the bicubic image
