@@ -26,7 +26,12 @@ def _as_array(value) -> np.ndarray:
 
 
 def _describe(args) -> str:
-    return ", ".join(f"array{tuple(a.shape)} {a.dtype}" if hasattr(a, "shape") else repr(a) for a in args)
+    def one(a) -> str:
+        if hasattr(a, "shape"):
+            return f"array{tuple(a.shape)} {a.dtype}"
+        text = repr(a)                 # a module or a dict of tensors would print thousands of lines
+        return text if len(text) <= 80 else f"{type(a).__name__}({text[:60]}...)"
+    return ", ".join(one(a) for a in args)
 
 
 def check(student_fn: Callable, reference_fn: Callable, inputs: Iterable[tuple], *, atol: float = 1e-6,

@@ -43,3 +43,10 @@ def test_random_images_are_varied_and_reproducible():
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
     assert len({x.shape for x in a}) > 1 and all(x.dtype == np.uint8 for x in a)
     assert random_images(2, gray=True)[0].ndim == 2
+
+
+def test_failure_message_stays_short_for_large_non_array_arguments():
+    big = {f"w{i}": list(range(100)) for i in range(50)}
+    with pytest.raises(AssertionError) as info:
+        check(lambda d, x: x + 1, lambda d, x: x, [(big, np.zeros(3))])
+    assert len(str(info.value)) < 600 and "dict(" in str(info.value)
