@@ -55,8 +55,8 @@ def check(student_fn: Callable, reference_fn: Callable, inputs: Iterable[tuple],
                                  f"expected {expected.shape}")
         if not np.allclose(got, expected, atol=atol, rtol=rtol, equal_nan=True):
             diff = np.nanmax(np.abs(got - expected))
-            raise AssertionError(f"{name}: for input ({_describe(args)}) the result differs from the reference by up to "
-                                 f"{diff:.3g} (allowed {atol:g} + {rtol:g}*|expected|)")
+            raise AssertionError(f"{name}: for input ({_describe(args)}) the result differs from the reference by "
+                                 f"up to {diff:.3g} (allowed {atol:g} + {rtol:g}*|expected|)")
         count += 1
     if count == 0:
         raise AssertionError("check() got no inputs to test with")

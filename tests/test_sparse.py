@@ -113,7 +113,8 @@ def test_shipped_dictionaries(scale):
     assert hashlib.sha256((sparse.WEIGHTS / f"sparse_x{scale}.safetensors").read_bytes()).hexdigest() == meta["sha256"]
     # It was validated on held-out training images, and beat bicubic there.
     assert meta["validation"]["psnr"] > meta["validation"]["bicubic_psnr"]
-    assert not any(name.split("/")[0] in ("Set5", "Set14", "BSD100", "Urban100") for name in meta["validation"]["images"])
+    test_sets = ("Set5", "Set14", "BSD100", "Urban100")
+    assert not any(name.split("/")[0] in test_sets for name in meta["validation"]["images"])
     with pytest.raises(ValueError, match="no shipped sparse dictionary"):
         sparse.pretrained(7)
 

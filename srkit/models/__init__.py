@@ -21,8 +21,8 @@ from .espcn import ESPCN
 from .fsrcnn import FSRCNN
 from .srcnn import SRCNN
 
-__all__ = ["MODELS", "VARIANTS", "count_macs", "init_from", "list_models", "get_model", "save_weights", "load_weights", "weights_path", "SRCNN", "FSRCNN",
-           "ESPCN"]
+__all__ = ["MODELS", "VARIANTS", "count_macs", "init_from", "list_models", "get_model", "save_weights", "load_weights",
+           "weights_path", "SRCNN", "FSRCNN", "ESPCN"]
 
 MODELS: dict[str, type[nn.Module]] = {"srcnn": SRCNN, "fsrcnn": FSRCNN, "espcn": ESPCN}
 # Named configurations from the papers: name -> (architecture, keyword arguments). Their weights are
