@@ -12,7 +12,6 @@ is ``uint8`` (rounded), as in the papers. Dataset numbers are means over images.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from functools import lru_cache, partial
 from typing import Callable
 
@@ -65,9 +64,6 @@ METHODS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
     "fsrcnn_s": partial(network, name="fsrcnn_s"),
     "srcnn_955": partial(network, name="srcnn_955"),
 }
-
-
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 
 def cost(method: str, scale: int) -> dict:

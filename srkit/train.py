@@ -178,7 +178,6 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
             history["step"].append(step)
             history["loss"].append(float(np.mean(running)))
             history.setdefault("lr", []).append(optimizer.param_groups[0]["lr"])
-            history["progress"] = progress
             running = []
             val = evaluate(model, val_pairs, scale, device)
             history["val_step"].append(step)

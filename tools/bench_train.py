@@ -12,12 +12,10 @@ share measured over their whole run (``data_share``).
 from __future__ import annotations
 
 import argparse
-import logging
-
 import torch
 
 from srkit.cli import _hardware
-from srkit.datasets import sample_images, train_val_split
+from srkit.datasets import DataUnavailableError, sample_images, train_val_split
 from srkit.models import get_model, list_models
 from srkit.train import fit, to_y_pairs
 
@@ -34,8 +32,8 @@ def main() -> int:
     try:
         images, _ = train_val_split(args.data)
         source = args.data
-    except Exception as e:                      # offline without T91: the embedded sample images
-        logging.warning("%s; using srkit.sample_images()", e)
+    except DataUnavailableError as e:            # offline without T91: the embedded sample images
+        print(f"{e}; using srkit.sample_images()")
         images, source = sample_images(), "sample images"
     pairs = to_y_pairs(dict(list(images.items())[:20]), args.scale)
     print(f"{_hardware()}; torch {torch.__version__}; {args.steps} steps x{args.scale} on {source}\n")
