@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from .datasets import lr_hr_pairs
-from .metrics import psnr, ssim
+from .metrics import niqe, psnr, ssim
 from .resize import imresize
 
 __all__ = ["METHODS", "cost", "run", "format_table", "format_markdown"]
@@ -63,7 +63,10 @@ METHODS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
     "espcn": partial(network, name="espcn"),
     "fsrcnn_s": partial(network, name="fsrcnn_s"),
     "srcnn_955": partial(network, name="srcnn_955"),
+    "srresnet": partial(network, name="srresnet"),
+    "srgan": partial(network, name="srgan"),
 }
+METRICS = ("psnr", "ssim", "niqe")
 
 
 def cost(method: str, scale: int) -> dict:
@@ -82,13 +85,25 @@ def cost(method: str, scale: int) -> dict:
     return {"params": 0 if method in METHODS else None, "macs_per_pixel": None}
 
 
-def run(method: str | Callable, dataset, scale: int, progress: bool = False) -> dict:
+def _niqe_or_none(sr: np.ndarray) -> float | None:
+    try:
+        return niqe(sr)
+    except ValueError:          # smaller than two 96x96 patches: NIQE is not defined for it
+        return None
+
+
+def run(method: str | Callable, dataset, scale: int, progress: bool = False,
+        metrics: tuple[str, ...] = ("psnr", "ssim")) -> dict:
     """Measure one method on one dataset (a name, or a ``{name: image}`` dict) at one scale.
 
     Returns ``{"method", "dataset", "scale", "psnr", "ssim", "seconds", "params", "macs_per_pixel",
     "per_image": [...]}`` where ``seconds`` is the mean time of the method per image (see :func:`cost` for the
-    other two), and each ``per_image`` entry has ``"image", "psnr", "ssim", "seconds"``.
+    other two), and each ``per_image`` entry has ``"image", "psnr", "ssim", "seconds"``. ``metrics`` may add
+    ``"niqe"`` (no-reference, lower looks more natural; the mean over images with at least two 96x96 patches).
     """
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown:
+        raise ValueError(f"unknown metric(s) {', '.join(unknown)}; available: {', '.join(METRICS)}")
     if isinstance(method, str):
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}; available: {', '.join(METHODS)}")
@@ -108,33 +123,53 @@ def run(method: str | Callable, dataset, scale: int, progress: bool = False) -> 
         seconds = time.perf_counter() - start
         if sr.shape != pair.hr.shape:
             raise ValueError(f"method {name!r} returned shape {sr.shape} for {pair.name}; expected {pair.hr.shape}")
-        rows.append({"image": pair.name, "psnr": psnr(sr, pair.hr, scale), "ssim": ssim(sr, pair.hr, scale),
-                     "seconds": seconds})
+        row = {"image": pair.name, "psnr": psnr(sr, pair.hr, scale), "ssim": ssim(sr, pair.hr, scale),
+               "seconds": seconds}
+        if "niqe" in metrics:
+            row["niqe"] = _niqe_or_none(sr)
+        rows.append(row)
+    extra = {}
+    if "niqe" in metrics:
+        values = [r["niqe"] for r in rows if r["niqe"] is not None]
+        extra["niqe"] = float(np.mean(values)) if values else None
     return {"method": name, "dataset": dataset if isinstance(dataset, str) else "custom", "scale": int(scale),
             "psnr": float(np.mean([r["psnr"] for r in rows])), "ssim": float(np.mean([r["ssim"] for r in rows])),
-            "seconds": float(np.mean([r["seconds"] for r in rows])),
+            **extra, "seconds": float(np.mean([r["seconds"] for r in rows])),
             **(cost(name, int(scale)) if isinstance(method, str) else {"params": None, "macs_per_pixel": None}),
             "per_image": rows}
 
 
 def format_table(result: dict) -> str:
     """One result as a plain-text table: every image, then the mean."""
+    has_niqe = "niqe" in result
+
+    def niqe_cell(value):
+        return "" if not has_niqe else f"{'-':>8}" if value is None else f"{value:>8.2f}"
+
     lines = [f"{result['method']} on {result['dataset']} x{result['scale']} (Y channel, shave {result['scale']})",
-             f"{'image':<14}{'PSNR (dB)':>10}{'SSIM':>9}{'time (s)':>10}"]
+             f"{'image':<14}{'PSNR (dB)':>10}{'SSIM':>9}" + (f"{'NIQE':>8}" if has_niqe else "") + f"{'time (s)':>10}"]
     for r in result["per_image"]:
-        lines.append(f"{r['image']:<14}{r['psnr']:>10.2f}{r['ssim']:>9.4f}{r['seconds']:>10.3f}")
-    lines.append(f"{'mean':<14}{result['psnr']:>10.2f}{result['ssim']:>9.4f}{result['seconds']:>10.3f}")
+        lines.append(f"{r['image']:<14}{r['psnr']:>10.2f}{r['ssim']:>9.4f}{niqe_cell(r.get('niqe'))}"
+                     f"{r['seconds']:>10.3f}")
+    lines.append(f"{'mean':<14}{result['psnr']:>10.2f}{result['ssim']:>9.4f}{niqe_cell(result.get('niqe'))}"
+                 f"{result['seconds']:>10.3f}")
     return "\n".join(lines)
 
 
 def format_markdown(results: list[dict]) -> str:
-    """Several results as one Markdown table: a row per method, a column per dataset (PSNR / SSIM)."""
+    """Several results as one Markdown table: a row per method, a column per dataset (PSNR / SSIM, and NIQE
+    when measured)."""
     datasets = list(dict.fromkeys(f"{r['dataset']} x{r['scale']}" for r in results))
     methods = list(dict.fromkeys(r["method"] for r in results))
     cell = {(r["method"], f"{r['dataset']} x{r['scale']}"): r for r in results}
     lines = ["| Method | " + " | ".join(datasets) + " |", "|---|" + "---|" * len(datasets)]
+    def fmt(r):
+        if "psnr" not in r:
+            return "missing"
+        text = f"{r['psnr']:.2f} / {r['ssim']:.4f}"
+        return text + (f" / {r['niqe']:.2f}" if r.get("niqe") is not None else "")
+
     for m in methods:
-        cells = [f"{cell[m, d]['psnr']:.2f} / {cell[m, d]['ssim']:.4f}" if (m, d) in cell and "psnr" in cell[m, d]
-                 else "missing" for d in datasets]
+        cells = [fmt(cell[m, d]) if (m, d) in cell else "missing" for d in datasets]
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -28,6 +28,10 @@ def _bench(args) -> int:
 
     methods = _split(args.methods or args.method)
     datasets = _split(args.datasets or args.dataset)
+    bad_metrics = [m for m in _split(args.metrics) if m not in bench.METRICS]
+    if bad_metrics or not {"psnr", "ssim"} <= set(_split(args.metrics)):
+        print(f"srkit bench: --metrics must include psnr,ssim and may add niqe; got {args.metrics!r}", file=sys.stderr)
+        return 2
     unknown = [m for m in methods if m not in bench.METHODS]
     if unknown:
         print(f"srkit bench: unknown method(s) {', '.join(unknown)}; available: {', '.join(bench.METHODS)}",
@@ -40,7 +44,8 @@ def _bench(args) -> int:
                 results.append({"method": method, "dataset": dataset, "scale": args.scale, "missing": missing[dataset]})
                 continue
             try:
-                result = bench.run(method, dataset, args.scale, progress=not args.json and sys.stderr.isatty())
+                result = bench.run(method, dataset, args.scale, progress=not args.json and sys.stderr.isatty(),
+                                   metrics=tuple(_split(args.metrics)))
             except DataUnavailableError as e:
                 missing[dataset] = str(e)
                 print(f"srkit bench: {dataset} skipped: {e}", file=sys.stderr)
@@ -127,8 +132,8 @@ def _train_network(args, command: str, log) -> int:
 
     from . import device as pick_device
     from .datasets import train_val_split
-    from .models import get_model, save_weights, weights_path
-    from .train import fit, to_y_pairs
+    from .models import get_model, input_channels, save_weights, weights_path
+    from .train import fit, to_pairs
 
     out = Path(args.out)
     dev = pick_device(args.device)
@@ -149,37 +154,74 @@ def _train_network(args, command: str, log) -> int:
         init_info = {"weights": str(init), "sha256": hashlib.sha256(init.with_suffix(".safetensors").read_bytes())
                      .hexdigest(), **{k: source_meta[k] for k in ("commands", "train_seconds", "steps", "init_from")
                                       if k in source_meta}}
-        model = get_model(args.model, scale=args.scale, **source.init_kwargs)
+        model = get_model(args.model, scale=args.scale, **{**source.init_kwargs, **args.model_args})
         fresh = init_from(model, source)       # all layers but a scale-specific last one
         log(f"initialised from {init}; not copied (shape differs): {', '.join(fresh) or 'none'}")
     else:
-        model, init_info = get_model(args.model, scale=args.scale), None
-    train_pairs, val_pairs = to_y_pairs(train_images, args.scale), to_y_pairs(val_images, args.scale)
+        model, init_info = get_model(args.model, scale=args.scale, **args.model_args), None
+    channels = input_channels(model)
+    train_pairs, val_pairs = to_pairs(train_images, args.scale, channels), to_pairs(val_images, args.scale, channels)
     checkpoint = Path(args.checkpoint or f"runs/{out.name}.ckpt.safetensors")
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     commands = [command]
     if args.resume and checkpoint.with_suffix(".json").is_file():   # a resumed run keeps the commands before it
         commands = json.loads(checkpoint.with_suffix(".json").read_text()).get("commands", []) + commands
-    history = fit(model, train_pairs, val_pairs, args.scale, steps=args.steps, minutes=args.minutes,
-                  batch_size=args.batch_size, patch=args.patch, lr=args.lr, loss=args.loss,
+    common = dict(steps=args.steps, minutes=args.minutes, batch_size=args.batch_size, patch=args.patch, lr=args.lr,
                   val_every=args.val_every, checkpoint=checkpoint, checkpoint_every=args.val_every,
-                  resume=args.resume, train_only=args.train_only, device=dev, seed=args.seed, log=log,
-                  checkpoint_meta={"commands": commands})
+                  resume=args.resume, device=dev, seed=args.seed, log=log, checkpoint_meta={"commands": commands})
+    if args.model == "srgan":
+        history, extra = _fit_srgan(args, model, train_pairs, val_pairs, common, log)
+    else:
+        history = fit(model, train_pairs, val_pairs, args.scale, loss=args.loss, train_only=args.train_only,
+                      **common)
+        extra = {"loss": args.loss, "train_only": args.train_only,
+                 "validation": {"images": list(val_images), "best_psnr": round(history["best_psnr"], 4),
+                                "best_step": history["best_step"]}}
+    extra.setdefault("validation", {})["images"] = list(val_images)
     meta = {"command": command, "commands": commands, "data": args.data, "n_train_images": len(train_images),
-            "validation": {"images": list(val_images), "best_psnr": round(history["best_psnr"], 4),
-                           "best_step": history["best_step"]},
             "steps": history["step"][-1] if history["step"] else 0, "batch_size": args.batch_size,
-            "patch": args.patch, "lr": args.lr, "loss": args.loss, "train_only": args.train_only,
-            "init_from": init_info,
+            "patch": args.patch, "lr": args.lr, **extra, "init_from": init_info,
             "hardware": _hardware(), "device": str(dev), "python": platform.python_version(),
             "train_seconds": round(history["seconds"], 1),
-            "data_share": round(history["data_seconds"] / max(history["seconds"], 1e-9), 4),
+            "data_share": round(history["data_seconds"] / max(history["seconds"], 1e-9), 4)
+            if "data_seconds" in history else None,
             "wall_seconds": round(time.perf_counter() - start, 1)}
     weights = save_weights(model, out, meta)
     meta["sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
     save_weights(model, out, meta)
-    log(f"best validation {history['best_psnr']:.3f} dB at step {history['best_step']}; wrote {weights}")
+    val = meta["validation"]
+    log(f"validation: {val.get('best_psnr', val.get('psnr'))} dB; wrote {weights}")
     return 0
+
+
+def _fit_srgan(args, generator, train_pairs, val_pairs, common: dict, log) -> tuple[dict, dict]:
+    """SRGAN: the generator (an SRResNet, from --init-from) against a new discriminator."""
+    from .models.discriminator import Discriminator
+    from .train import fit_gan
+
+    if not args.init_from:
+        raise ValueError("srgan needs --init-from <srresnet weights>: the paper starts the GAN from a trained "
+                         "SRResNet, and so does srkit")
+    if args.content == "vgg":
+        from .losses import VGGLoss
+        content = VGGLoss(weights=args.vgg_weights)
+    else:
+        content = args.content
+    discriminator = Discriminator(n_feats=args.disc_feats, dense=args.disc_dense)
+    log(f"discriminator: n_feats {args.disc_feats}, dense {args.disc_dense}, "
+        f"{sum(p.numel() for p in discriminator.parameters())} parameters; content loss {args.content}, "
+        f"adversarial weight {args.adv_weight}")
+    history = fit_gan(generator, discriminator, train_pairs, val_pairs, args.scale, content=content,
+                      adv_weight=args.adv_weight, **common)
+    extra = {"loss": f"{args.content} + {args.adv_weight} x adversarial", "content": args.content,
+             "adv_weight": args.adv_weight,
+             "discriminator": {"n_feats": args.disc_feats, "dense": args.disc_dense,
+                               "num_params": sum(p.numel() for p in discriminator.parameters())},
+             "validation": {"psnr": round(history["val_psnr"][-1], 4), "niqe": round(history["val_niqe"][-1], 4),
+                            "psnr_history": [round(v, 4) for v in history["val_psnr"]],
+                            "niqe_history": [round(v, 4) for v in history["val_niqe"]],
+                            "kept": "last step (a GAN is not chosen by PSNR)"}}
+    return history, extra
 
 
 def _train_sparse(args, command: str, log) -> int:
@@ -225,6 +267,22 @@ def _download(args) -> int:
     return 0
 
 
+def _model_args(text: str) -> dict:
+    """``"n_blocks=16,n_feats=32"`` -> ``{"n_blocks": 16, "n_feats": 32}`` (ints, floats, else strings)."""
+    out = {}
+    for item in _split(text):
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise argparse.ArgumentTypeError(f"expected key=value pairs separated by commas, got {item!r}")
+        for cast in (int, float, str):
+            try:
+                out[key.strip()] = cast(value.strip())
+                break
+            except ValueError:
+                continue
+    return out
+
+
 def _scale(text: str) -> int:
     try:
         value = int(text)
@@ -245,6 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--dataset", default="Set5", help="one dataset (default: Set5)")
     b.add_argument("--datasets", help="comma-separated datasets, e.g. Set5,Set14,BSD100")
     b.add_argument("--scale", "-s", type=_scale, default=4)
+    b.add_argument("--metrics", default="psnr,ssim", help="psnr,ssim and optionally niqe (no-reference, lower "
+                   "looks more natural)")
     out = b.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print JSON (a list when several results)")
     out.add_argument("--markdown", action="store_true", help="print one Markdown table")
@@ -261,11 +321,14 @@ def build_parser() -> argparse.ArgumentParser:
     u.set_defaults(func=_upscale)
 
     t = sub.add_parser("train", help="train a model from scratch on the training sets")
-    t.add_argument("--model", required=True, help="sparse, srcnn, fsrcnn or espcn")
+    t.add_argument("--model", required=True, help="sparse, srcnn, fsrcnn, espcn, srresnet or srgan "
+                   "(with --init-from srresnet weights)")
     t.add_argument("--scale", "-s", type=_scale, required=True)
     t.add_argument("--data", default="T91", help="training sets, e.g. T91 or T91,BSD200 (every 10th image is "
                    "held out for validation)")
     t.add_argument("--out", required=True, help="output path without suffix, e.g. srkit/weights/sparse_x3")
+    t.add_argument("--model-args", type=_model_args, default={}, metavar="K=V,...",
+                   help="network: architecture arguments, e.g. n_blocks=16,n_feats=32 for a small SRResNet")
     t.add_argument("--atoms", type=int, default=1024, help="sparse: dictionary size")
     t.add_argument("--patches", type=int, default=100_000, help="sparse: training patches")
     t.add_argument("--alpha", type=float, default=0.1, help="sparse: sparsity weight of dictionary learning")
@@ -283,6 +346,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="network: continue from the checkpoint")
     t.add_argument("--init-from", help="network: start from weights, e.g. fsrcnn_x3 (layers whose shape fits)")
     t.add_argument("--train-only", choices=["last"], help="network: train only the last layer")
+    t.add_argument("--content", choices=["mse", "l1", "vgg"], default="mse", help="srgan: content loss (vgg needs "
+                   "VGG19 weights: --vgg-weights or $SRKIT_VGG19)")
+    t.add_argument("--vgg-weights", help="srgan: torchvision's vgg19-dcbb9e9d.pth (or a safetensors copy)")
+    t.add_argument("--adv-weight", type=float, default=1e-3, help="srgan: weight of the adversarial loss")
+    t.add_argument("--disc-feats", type=int, default=64, help="srgan: discriminator width (64 in the paper)")
+    t.add_argument("--disc-dense", type=int, default=1024, help="srgan: discriminator dense units (1024)")
     t.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(func=_train)

@@ -16,7 +16,7 @@ The protocol (the README's "The evaluation protocol"; the evaluation code of SRC
 Dataset numbers are the mean over images of the per-image values. Inputs: numpy ``(H, W)`` /
 ``(H, W, C)`` or torch ``(H, W)`` / ``(C, H, W)`` / ``(N, C, H, W)``. A single image gives a ``float``,
 a batch gives a numpy array of per-image values. :func:`ssim_torch` is a differentiable torch version
-for training, tested equal to :func:`ssim`.
+for training, tested equal to :func:`ssim`. :func:`niqe` is the no-reference NIQE (:mod:`srkit.niqe`).
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ import torch.nn.functional as F
 from skimage.metrics import structural_similarity
 
 from .color import RGB_TO_YCBCR
+from .niqe import niqe  # the no-reference metric of chapter 07 (srkit/niqe.py explains it)
 
-__all__ = ["psnr", "ssim", "ssim_torch", "to_eval_y"]
+__all__ = ["psnr", "ssim", "ssim_torch", "to_eval_y", "niqe"]
 
 _WIN_SIGMA, _WIN_RADIUS, _K1, _K2 = 1.5, 5, 0.01, 0.03
 

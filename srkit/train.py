@@ -26,7 +26,8 @@ from .color import luma
 from .metrics import psnr
 from .resize import imresize, modcrop
 
-__all__ = ["PatchSampler", "to_y_pairs", "fit", "evaluate"]
+__all__ = ["PatchSampler", "to_y_pairs", "to_rgb_pairs", "to_pairs", "fit", "evaluate", "gan_step", "fit_gan",
+           "evaluate_niqe"]
 
 
 def to_y_pairs(images: dict, scale: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -38,11 +39,31 @@ def to_y_pairs(images: dict, scale: int) -> list[tuple[np.ndarray, np.ndarray]]:
     return pairs
 
 
+def to_rgb_pairs(images: dict, scale: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``[(lr, hr), ...]`` float32 RGB ``(H, W, 3)`` images on [0, 1] (gray images are repeated to RGB)."""
+    pairs = []
+    for image in images.values():
+        hr = modcrop(image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2), scale)
+        pairs.append(((imresize(hr, 1 / scale) / np.float32(255)).astype(np.float32),
+                      (hr / np.float32(255)).astype(np.float32)))
+    return pairs
+
+
+def to_pairs(images: dict, scale: int, channels: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Training pairs for a network that takes ``channels`` = 1 (Y) or 3 (RGB)."""
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (Y) or 3 (RGB), got {channels}")
+    return to_y_pairs(images, scale) if channels == 1 else to_rgb_pairs(images, scale)
+
+
 class PatchSampler:
-    """Random ``(lr, hr)`` patch batches ``(B, 1, p, p)`` / ``(B, 1, p*s, p*s)`` with flips and rotations."""
+    """Random ``(lr, hr)`` patch batches ``(B, C, p, p)`` / ``(B, C, p*s, p*s)`` with flips and rotations.
+
+    ``pairs`` hold Y images ``(H, W)`` (C = 1) or RGB images ``(H, W, 3)`` (C = 3).
+    """
 
     def __init__(self, pairs, scale: int, patch: int, batch_size: int, seed: int = 0):
-        self.pairs = [(lr, hr) for lr, hr in pairs if min(lr.shape) >= patch]
+        self.pairs = [(lr, hr) for lr, hr in pairs if min(lr.shape[:2]) >= patch]
         if not self.pairs:
             raise ValueError(f"no training image is at least {patch} LR pixels on each side")
         self.scale, self.patch, self.batch_size = scale, patch, batch_size
@@ -52,8 +73,9 @@ class PatchSampler:
 
     def __call__(self) -> tuple[torch.Tensor, torch.Tensor]:
         p, s, rng = self.patch, self.scale, self.rng
-        lr_batch = np.empty((self.batch_size, 1, p, p), np.float32)
-        hr_batch = np.empty((self.batch_size, 1, p * s, p * s), np.float32)
+        c = self.pairs[0][0].shape[2] if self.pairs[0][0].ndim == 3 else 1
+        lr_batch = np.empty((self.batch_size, c, p, p), np.float32)
+        hr_batch = np.empty((self.batch_size, c, p * s, p * s), np.float32)
         for b, i in enumerate(rng.choice(len(self.pairs), self.batch_size, p=self.weights)):
             lr, hr = self.pairs[i]
             y, x = rng.integers(0, lr.shape[0] - p + 1), rng.integers(0, lr.shape[1] - p + 1)
@@ -62,7 +84,10 @@ class PatchSampler:
             lr_p, hr_p = np.rot90(lr_p, k), np.rot90(hr_p, k)
             if flip:
                 lr_p, hr_p = lr_p[:, ::-1], hr_p[:, ::-1]
-            lr_batch[b, 0], hr_batch[b, 0] = lr_p, hr_p
+            if c == 1:
+                lr_batch[b, 0], hr_batch[b, 0] = lr_p, hr_p
+            else:
+                lr_batch[b], hr_batch[b] = lr_p.transpose(2, 0, 1), hr_p.transpose(2, 0, 1)
         return torch.from_numpy(lr_batch), torch.from_numpy(hr_batch)
 
     def state(self) -> dict:
@@ -74,46 +99,82 @@ class PatchSampler:
 
 @torch.no_grad()
 def evaluate(model: nn.Module, pairs, scale: int, device) -> float:
-    """Mean PSNR (Y, shave = scale, output rounded to 8 bits as in the papers) over ``[(lr_y, hr_y), ...]``."""
+    """Mean PSNR (Y, shave = scale, output rounded to 8 bits as in the papers) over ``[(lr, hr), ...]``.
+
+    Pairs are Y ``(H, W)`` or RGB ``(H, W, 3)`` (measured on the Y of the RGB output, as the protocol says).
+    """
     model.eval()
     values = []
     for lr, hr in pairs:
-        sr = model(torch.from_numpy(lr)[None, None].to(device))[0, 0].clamp(0, 1).cpu().numpy()
+        x = torch.from_numpy(lr)[None, None] if lr.ndim == 2 else torch.from_numpy(lr).permute(2, 0, 1)[None]
+        sr = model(x.to(device))[0].clamp(0, 1).cpu().numpy()
+        sr = sr[0] if lr.ndim == 2 else sr.transpose(1, 2, 0)
         values.append(psnr(np.round(sr * 255) / 255, hr.astype(np.float64), crop_border=scale))
     model.train()
     return float(np.mean(values))
 
 
-def _save_checkpoint(path: Path, model, optimizer, best_state: dict, step: int, extra: dict) -> None:
+def _save_checkpoint(path: Path, parts: dict, step: int, extra: dict) -> None:
+    """Write ``parts`` (name -> module, optimiser or dict of tensors) as one safetensors file + a JSON, atomically."""
     from safetensors.torch import save_file
-    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tensors.update({f"best.{k}": v.detach().cpu().contiguous() for k, v in best_state.items()})
-    opt = optimizer.state_dict()
-    for pid, st in opt["state"].items():
-        for key, value in st.items():
-            tensors[f"optim.{pid}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
+    tensors, groups = {}, {}
+    for name, part in parts.items():
+        if isinstance(part, torch.optim.Optimizer):
+            opt = part.state_dict()
+            groups[name] = opt["param_groups"]
+            for pid, st in opt["state"].items():
+                for key, value in st.items():
+                    tensors[f"{name}.{pid}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
+        else:
+            state = part.state_dict() if isinstance(part, nn.Module) else part
+            tensors.update({f"{name}.{k}": v.detach().cpu().contiguous() for k, v in state.items()})
     tmp = path.with_name(path.name + ".tmp")
     save_file(tensors, str(tmp))
-    meta = {"step": step, "param_groups": opt["param_groups"], **extra}
     tmp_json = path.with_suffix(".json.tmp")
-    tmp_json.write_text(json.dumps(meta))
+    tmp_json.write_text(json.dumps({"step": step, "param_groups": groups, **extra}))
     tmp.replace(path)                       # the tensors first, then the JSON that says they are complete
     tmp_json.replace(path.with_suffix(".json"))
 
 
-def _load_checkpoint(path: Path, model, optimizer) -> tuple[dict, dict]:
+def _load_checkpoint(path: Path, parts: dict) -> tuple[dict, dict]:
+    """Load a checkpoint into ``parts`` (modules and optimisers); returns the JSON and ``{name: tensors}`` of
+    the parts that are plain dicts of tensors (such as the best weights so far)."""
     from safetensors.torch import load_file
     meta = json.loads(path.with_suffix(".json").read_text())
     tensors = load_file(str(path))
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    best_state = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}
-    state: dict = {}
+    by_part: dict[str, dict] = {}
     for key, value in tensors.items():
-        if key.startswith("optim."):
-            _, pid, name = key.split(".", 2)
-            state.setdefault(int(pid), {})[name] = value
-    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
-    return meta, best_state
+        name, rest = key.split(".", 1)
+        by_part.setdefault(name, {})[rest] = value
+    plain = {}
+    for name, part in parts.items():
+        state = by_part.get(name, {})
+        if isinstance(part, torch.optim.Optimizer):
+            opt_state: dict = {}
+            for key, value in state.items():
+                pid, stat = key.split(".", 1)
+                opt_state.setdefault(int(pid), {})[stat] = value
+            part.load_state_dict({"state": opt_state, "param_groups": meta["param_groups"][name]})
+        elif isinstance(part, nn.Module):
+            part.load_state_dict(state)
+        else:
+            plain[name] = state
+    return meta, plain
+
+
+def _cosine(lr: float, progress: float) -> float:
+    """Cosine decay from ``lr`` to ``lr / 100`` over progress 0..1."""
+    return lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+
+
+def _progress(step: int, steps: int, minutes: float | None, t0: float, start_progress: float) -> float:
+    """How far a run is, 0..1: by steps, or by the time budget when that runs out first (resumed runs fit
+    what is left of the schedule into their new budget)."""
+    progress = (step - 1) / steps
+    if minutes is not None:
+        used = (time.perf_counter() - t0) / (minutes * 60) if minutes > 0 else 1.0
+        progress = max(progress, start_progress + (1 - start_progress) * used)
+    return progress
 
 
 def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10_000, minutes: float | None = None,
@@ -149,7 +210,8 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
     start_step, checkpoint = 0, Path(checkpoint) if checkpoint else None
     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     if resume and checkpoint and checkpoint.is_file() and checkpoint.with_suffix(".json").is_file():
-        meta, best_state = _load_checkpoint(checkpoint, model, optimizer)
+        meta, plain = _load_checkpoint(checkpoint, {"model": model, "optim": optimizer, "best": None})
+        best_state = plain["best"]
         start_step, history = meta["step"], meta["history"]
         sampler.set_state(meta["sampler"])
         torch.set_rng_state(torch.tensor(meta["torch_rng"], dtype=torch.uint8))
@@ -158,12 +220,9 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
     progress = start_progress = history.get("progress", start_step / steps)
     t0, data_seconds, running = time.perf_counter(), 0.0, []
     for step in range(start_step + 1, steps + 1):
-        progress = (step - 1) / steps
-        if minutes is not None:                    # the time budget, when it runs out before the steps
-            used = (time.perf_counter() - t0) / (minutes * 60) if minutes > 0 else 1.0
-            progress = max(progress, start_progress + (1 - start_progress) * used)
-        for group in optimizer.param_groups:        # cosine decay from lr to lr/100
-            group["lr"] = lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+        progress = _progress(step, steps, minutes, t0, start_progress)
+        for group in optimizer.param_groups:
+            group["lr"] = _cosine(lr, progress)
         t_data = time.perf_counter()
         x, y = sampler()
         x, y = x.to(device), y.to(device)
@@ -191,7 +250,7 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
             history["progress"] = progress
             history["seconds"] = prior_seconds + time.perf_counter() - t0
             history["data_seconds"] = prior_data + data_seconds
-            _save_checkpoint(checkpoint, model, optimizer, best_state, step, {
+            _save_checkpoint(checkpoint, {"model": model, "optim": optimizer, "best": best_state}, step, {
                 **(checkpoint_meta or {}), "history": history, "sampler": sampler.state(),
                 "torch_rng": torch.get_rng_state().tolist()})
         if out_of_time:
@@ -199,5 +258,127 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
             break
     model.load_state_dict(best_state)
     history["seconds"] = prior_seconds + time.perf_counter() - t0       # over all sessions of a resumed run
+    history["data_seconds"] = prior_data + data_seconds
+    return history
+
+
+# --- SRGAN: a generator and a discriminator trained against each other (chapter 07) -----------------------------
+
+def gan_step(generator: nn.Module, discriminator: nn.Module, opt_g, opt_d, lr: torch.Tensor, hr: torch.Tensor,
+             content, adv_weight: float = 1e-3) -> dict:
+    """One SRGAN step: the discriminator learns on a real and a fake batch, then the generator on
+    ``content(sr, hr) + adv_weight * -log D(sr)``. Returns the losses and D's mean belief in real and fake."""
+    from .losses import discriminator_loss, generator_adversarial_loss
+
+    sr = generator(lr)
+    # 1. Discriminator: real HR patches -> 1, generated ones -> 0. `detach` keeps this step away from G.
+    real_logits, fake_logits = discriminator(hr), discriminator(sr.detach())
+    d_loss = discriminator_loss(real_logits, fake_logits)
+    opt_d.zero_grad(set_to_none=True)
+    d_loss.backward()
+    opt_d.step()
+    # 2. Generator: stay close to HR (content) and make the updated D say "real" (adversarial).
+    discriminator.requires_grad_(False)            # gradients flow *through* D into G, D's weights stay put
+    content_loss = content(sr, hr)
+    adv_loss = generator_adversarial_loss(discriminator(sr))
+    g_loss = content_loss + adv_weight * adv_loss
+    opt_g.zero_grad(set_to_none=True)
+    g_loss.backward()
+    opt_g.step()
+    discriminator.requires_grad_(True)
+    return {"d_loss": d_loss.item(), "g_loss": g_loss.item(), "content": content_loss.item(),
+            "adversarial": adv_loss.item(), "d_real": torch.sigmoid(real_logits).mean().item(),
+            "d_fake": torch.sigmoid(fake_logits).mean().item()}
+
+
+@torch.no_grad()
+def evaluate_niqe(model: nn.Module, pairs, device) -> float:
+    """Mean NIQE (lower looks more natural) of the model's outputs for ``[(lr_rgb, hr_rgb), ...]``, over the
+    images of at least 192x192 HR pixels (NIQE fits a covariance to 96x96 patches; smaller images have too few);
+    ``nan`` when there are none."""
+    from .niqe import PATCH, niqe
+    model.eval()
+    values = []
+    for lr, hr in pairs:
+        if min(hr.shape[:2]) < 2 * PATCH:
+            continue
+        sr = model(torch.from_numpy(lr).permute(2, 0, 1)[None].to(device))[0].clamp(0, 1)
+        values.append(niqe(np.round(sr.permute(1, 2, 0).cpu().numpy() * 255).astype(np.uint8)))
+    model.train()
+    return float(np.mean(values)) if values else float("nan")
+
+
+def fit_gan(generator: nn.Module, discriminator: nn.Module, train_pairs, val_pairs, scale: int, *,
+            steps: int = 10_000, minutes: float | None = None, batch_size: int = 16, patch: int = 24,
+            lr: float = 1e-4, content="mse", adv_weight: float = 1e-3, val_every: int = 500,
+            checkpoint: str | Path | None = None, checkpoint_every: int = 500, resume: bool = False, device=None,
+            seed: int = 0, log=print, checkpoint_meta: dict | None = None) -> dict:
+    """Train SRGAN: ``gan_step`` on random RGB patches, ``steps`` steps or ``minutes`` of wall time.
+
+    The generator should start from a trained SRResNet (the paper does; from scratch a GAN learns slowly and
+    unstably). Both learn with Adam (betas 0.9, 0.999) at ``lr``, divided by 10 for the second half of the run
+    (the paper: 1e-4 then 1e-5). ``content`` is ``"mse"``, ``"l1"`` or a module such as
+    :class:`srkit.losses.VGGLoss`. Validation logs PSNR and NIQE on held-out training images; the generator
+    keeps its *last* weights (a GAN is not chosen by PSNR, which it trades away on purpose). Checkpoints hold
+    both networks and both optimisers and resume like :func:`fit`'s.
+    """
+    from .losses import pixel_loss
+
+    device = torch.device(device or "cpu")
+    torch.manual_seed(seed)
+    generator.to(device).train()
+    discriminator.to(device).train()
+    content_fn = (lambda sr, hr: pixel_loss(sr, hr, content)) if isinstance(content, str) else content.to(device)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.9, 0.999))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.9, 0.999))
+    sampler = PatchSampler(train_pairs, scale, patch, batch_size, seed)
+    keys = ("d_loss", "g_loss", "content", "adversarial", "d_real", "d_fake")
+    history: dict = {"step": [], **{k: [] for k in keys}, "val_step": [], "val_psnr": [], "val_niqe": []}
+    start_step, checkpoint = 0, Path(checkpoint) if checkpoint else None
+    parts = {"generator": generator, "discriminator": discriminator, "optim_g": opt_g, "optim_d": opt_d}
+    if resume and checkpoint and checkpoint.is_file() and checkpoint.with_suffix(".json").is_file():
+        meta, _ = _load_checkpoint(checkpoint, parts)
+        start_step, history = meta["step"], meta["history"]
+        sampler.set_state(meta["sampler"])
+        torch.set_rng_state(torch.tensor(meta["torch_rng"], dtype=torch.uint8))
+        log(f"resumed from {checkpoint} at step {start_step}")
+    prior_seconds, prior_data = history.get("seconds", 0.0), history.get("data_seconds", 0.0)
+    start_progress = history.get("progress", start_step / steps)
+    t0, data_seconds, running = time.perf_counter(), 0.0, {k: [] for k in keys}
+    for step in range(start_step + 1, steps + 1):
+        progress = _progress(step, steps, minutes, t0, start_progress)
+        for opt in (opt_g, opt_d):
+            for group in opt.param_groups:
+                group["lr"] = lr if progress < 0.5 else lr / 10
+        t_data = time.perf_counter()
+        x, y = sampler()
+        data_seconds += time.perf_counter() - t_data
+        out = gan_step(generator, discriminator, opt_g, opt_d, x.to(device), y.to(device), content_fn, adv_weight)
+        for k in keys:
+            running[k].append(out[k])
+        out_of_time = minutes is not None and progress >= 1
+        if step % val_every == 0 or step == steps or out_of_time:
+            history["step"].append(step)
+            for k in keys:
+                history[k].append(float(np.mean(running[k])))
+                running[k] = []
+            history["val_step"].append(step)
+            history["val_psnr"].append(evaluate(generator, val_pairs, scale, device))
+            history["val_niqe"].append(evaluate_niqe(generator, val_pairs, device))
+            log(f"step {step}/{steps}  D {history['d_loss'][-1]:.3f} (real {history['d_real'][-1]:.2f}, fake "
+                f"{history['d_fake'][-1]:.2f})  G content {history['content'][-1]:.2e} adv "
+                f"{history['adversarial'][-1]:.2f}  val {history['val_psnr'][-1]:.3f} dB, NIQE "
+                f"{history['val_niqe'][-1]:.2f}  {time.perf_counter() - t0:.0f} s")
+        if checkpoint and (step % checkpoint_every == 0 or step == steps or out_of_time):
+            history["progress"] = progress
+            history["seconds"] = prior_seconds + time.perf_counter() - t0
+            history["data_seconds"] = prior_data + data_seconds
+            _save_checkpoint(checkpoint, parts, step, {
+                **(checkpoint_meta or {}), "history": history, "sampler": sampler.state(),
+                "torch_rng": torch.get_rng_state().tolist()})
+        if out_of_time:
+            log(f"stopping after {minutes} minutes at step {step}")
+            break
+    history["seconds"] = prior_seconds + time.perf_counter() - t0
     history["data_seconds"] = prior_data + data_seconds
     return history

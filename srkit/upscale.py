@@ -1,12 +1,14 @@
 """Super-resolve an RGB image with a network: ``upscale(image, model, scale, tile=None)``.
 
-The networks of the course see only luma: the image goes to YCbCr (BT.601), Y goes through the model, Cb and
-Cr are upscaled by bicubic (the eye is far less sensitive to colour detail; SRCNN, FSRCNN and ESPCN all do
-this), and the result goes back to RGB ``uint8``.
+The networks of chapters 04-06 see only luma: the image goes to YCbCr (BT.601), Y goes through the model, Cb
+and Cr are upscaled by bicubic (the eye is far less sensitive to colour detail; SRCNN, FSRCNN and ESPCN all do
+this), and the result goes back to RGB ``uint8``. RGB networks (SRResNet, SRGAN) take the RGB image as it is;
+a gray image goes through them as three equal channels and comes back as their mean.
 
 Large images are processed in tiles of ``tile x tile`` LR pixels that overlap by ``overlap`` pixels; only the
-centre of each tile is kept, so memory stays bounded and, as long as ``overlap`` covers the receptive field,
-the output equals untiled inference.
+centre of each tile is kept, so memory stays bounded and, as long as ``overlap`` covers the receptive field
+(a model may say how far it sees with a ``receptive_radius`` attribute, in LR pixels), the output equals
+untiled inference.
 """
 
 from __future__ import annotations
@@ -46,14 +48,14 @@ def run_tiled(model: torch.nn.Module, x: torch.Tensor, scale: int, tile: int | N
     return out
 
 
-def upscale(image: np.ndarray, model, scale: int | None = None, tile: int | None = None, overlap: int = 16,
+def upscale(image: np.ndarray, model, scale: int | None = None, tile: int | None = None, overlap: int | None = None,
             device=None) -> np.ndarray:
     """``uint8`` RGB ``(h, w, 3)`` or gray ``(h, w)`` -> ``uint8`` image ``scale`` times larger.
 
     ``model`` is a module from :mod:`srkit.models` or a name (shipped weights are loaded).
     """
     from . import device as pick_device
-    from .models import get_model
+    from .models import get_model, input_channels
 
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim not in (2, 3) or (
             image.ndim == 3 and image.shape[2] != 3):
@@ -70,6 +72,14 @@ def upscale(image: np.ndarray, model, scale: int | None = None, tile: int | None
         raise ValueError(f"this model upscales x{model.scale}, not x{scale}")
     scale = model.scale
     model = model.to(dev).eval()
+    if overlap is None:
+        overlap = max(16, getattr(model, "receptive_radius", 0))
+    if input_channels(model) == 3:
+        rgb = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
+        x = torch.from_numpy(rgb / np.float32(255)).float().permute(2, 0, 1)[None].to(dev)
+        sr = run_tiled(model, x, scale, tile, overlap)[0].clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+        sr = np.round(sr * 255).astype(np.uint8)
+        return sr if image.ndim == 3 else np.round(sr.mean(axis=2)).astype(np.uint8)
     if image.ndim == 2:
         y = torch.from_numpy(image / 255.0).float()[None, None].to(dev)
         sr = run_tiled(model, y, scale, tile, overlap)[0, 0].clamp(0, 1).cpu().numpy()

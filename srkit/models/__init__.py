@@ -1,7 +1,8 @@
 """The course's networks, one file each, and how to build and load them.
 
-Every model maps an LR batch ``(N, 1, h, w)`` (the Y channel, float32 in [0, 1]) to ``(N, 1, h*scale,
-w*scale)``; :func:`srkit.upscale` handles RGB (Y through the model, Cb/Cr by bicubic) and tiling.
+Every model maps an LR batch ``(N, C, h, w)`` (float32 in [0, 1]) to ``(N, C, h*scale, w*scale)``. The networks
+of chapters 04-06 see the Y channel (C = 1); SRResNet and SRGAN's generator see RGB (C = 3)
+(:func:`input_channels`). :func:`srkit.upscale` handles RGB (Y through a Y network, Cb/Cr by bicubic) and tiling.
 
     model = get_model("fsrcnn", scale=3, weights="default")      # shipped weights
     model = get_model("fsrcnn", scale=3, d=32, s=5, m=1)         # FSRCNN-s, untrained
@@ -17,21 +18,29 @@ from pathlib import Path
 
 import torch.nn as nn
 
+from .discriminator import Discriminator
 from .espcn import ESPCN
 from .fsrcnn import FSRCNN
 from .srcnn import SRCNN
+from .srresnet import SRResNet
 
-__all__ = ["MODELS", "VARIANTS", "count_macs", "init_from", "list_models", "get_model", "save_weights", "load_weights",
-           "weights_path", "SRCNN", "FSRCNN", "ESPCN"]
+__all__ = ["MODELS", "VARIANTS", "count_macs", "init_from", "input_channels", "list_models", "get_model",
+           "save_weights", "load_weights", "weights_path", "SRCNN", "FSRCNN", "ESPCN", "SRResNet", "Discriminator"]
 
-MODELS: dict[str, type[nn.Module]] = {"srcnn": SRCNN, "fsrcnn": FSRCNN, "espcn": ESPCN}
+MODELS: dict[str, type[nn.Module]] = {"srcnn": SRCNN, "fsrcnn": FSRCNN, "espcn": ESPCN, "srresnet": SRResNet}
 # Named configurations from the papers: name -> (architecture, keyword arguments). Their weights are
 # srkit/weights/<name>_x<scale>.safetensors like any other model's.
 VARIANTS: dict[str, tuple[str, dict]] = {
     "srcnn_955": ("srcnn", {"f2": 5}),              # SRCNN 9-5-5 (TPAMI 2016, Table 3)
     "fsrcnn_s": ("fsrcnn", {"d": 32, "s": 5, "m": 1}),  # FSRCNN-s (ECCV 2016, Section 4.4)
+    "srgan": ("srresnet", {}),                      # SRGAN's generator is an SRResNet trained with a GAN (CVPR 2017)
 }
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
+
+
+def input_channels(model: nn.Module) -> int:
+    """1 for a network of the Y channel, 3 for an RGB network (the input channels of its first convolution)."""
+    return next(m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))).in_channels
 
 
 def list_models() -> list[str]:
@@ -55,7 +64,10 @@ def get_model(name: str, *, scale: int, weights: str | Path | None = None, devic
     if int(scale) != scale or not 2 <= scale <= 8:
         raise ValueError(f"scale must be an integer from 2 to 8, got {scale!r}")
     if weights is None:
-        model = MODELS[name](int(scale), **kwargs)
+        try:
+            model = MODELS[name](int(scale), **kwargs)
+        except TypeError as e:            # an argument the architecture does not have
+            raise ValueError(f"{name}: {e}".replace("__init__() ", "")) from None
         model.init_kwargs = dict(kwargs)      # saved with the weights, so that loading rebuilds the same network
     else:
         path = weights_path(name, scale) if weights == "default" else Path(weights)
@@ -125,8 +137,8 @@ def load_weights(path: str | Path, device=None) -> nn.Module:
     return model.to(device) if device is not None else model
 
 
-def count_macs(model: nn.Module, h: int, w: int, channels: int = 1) -> int:
-    """Multiply-accumulates of one forward pass on an ``(1, channels, h, w)`` input, counted layer by layer.
+def count_macs(model: nn.Module, h: int, w: int) -> int:
+    """Multiply-accumulates of one forward pass on an ``(1, C, h, w)`` input, counted layer by layer.
 
     A convolution costs ``output pixels x out_channels x (in_channels / groups) x kh x kw``; a transposed
     convolution scatters every *input* pixel: ``input pixels x in_channels x (out_channels / groups) x kh x kw``.
@@ -148,8 +160,9 @@ def count_macs(model: nn.Module, h: int, w: int, channels: int = 1) -> int:
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
     try:
         param = next(model.parameters(), None)
+        device = param.device if param is not None else "cpu"
         with torch.no_grad():
-            model.eval()(torch.zeros(1, channels, h, w, device=param.device if param is not None else "cpu"))
+            model.eval()(torch.zeros(1, input_channels(model), h, w, device=device))
     finally:
         for handle in handles:
             handle.remove()
