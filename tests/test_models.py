@@ -36,7 +36,11 @@ def test_every_parameter_gets_a_gradient(name):
     model = get_model(name, scale=3)
     model(torch.rand(2, input_channels(model), 12, 12)).square().mean().backward()
     for pname, p in model.named_parameters():
-        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, pname
+        assert p.grad is not None and torch.isfinite(p.grad).all(), pname
+        # RCAN's attention bottleneck has 4 ReLU units per block: at initialisation all 4 can be off for a given
+        # input, which leaves that block's attention weights without a gradient for this batch.
+        if ".excite." not in pname:
+            assert p.grad.abs().sum() > 0, pname
 
 
 @pytest.mark.parametrize("name,want", list(PAPER_WEIGHTS.items()))
@@ -173,11 +177,11 @@ def test_count_macs_matches_the_closed_form(name):
     model = get_model(name, scale=scale)
     pixels = h * w * scale**2 if isinstance(model, srkit.models.SRCNN) else h * w   # SRCNN works on the bicubic
     want = 0
-    for m in model.modules():                 # in forward order for these models
+    for name, m in model.named_modules():    # in forward order for these models
         if isinstance(m, torch.nn.PixelShuffle):
             pixels *= m.upscale_factor**2     # layers after a pixel shuffle run on the larger grid (SRResNet)
         elif isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
-            want += m.weight.numel() * pixels
+            want += m.weight.numel() * (1 if "excite" in name else pixels)   # RCAN's attention: on a 1x1 map
     assert count_macs(model, h, w) == want
 
 

@@ -286,3 +286,30 @@ def test_train_srresnet_then_srgan_end_to_end(tmp_path):
     assert 0 <= meta["data_share"] < 1
     model = get_model("srgan", scale=4, weights=tmp_path / "srgan_x4.safetensors")
     assert isinstance(model, SRResNet)
+
+
+# --- What came next (chapter 09): EDSR and RCAN -----------------------------------------------------------------
+
+def test_edsr_baseline_and_rcan_have_the_papers_sizes():
+    c = 64
+    up4 = 2 * conv_params(c, 4 * c, 3)
+    edsr = conv_params(3, c, 3) + 16 * 2 * conv_params(c, c, 3) + conv_params(c, c, 3) + up4 + conv_params(c, 3, 3)
+    assert sum(p.numel() for p in get_model("edsr", scale=4).parameters()) == edsr
+    assert abs(edsr - 1.5e6) < 0.05e6                      # "EDSR-baseline: 1.5 M parameters" (Lim et al., Table 1)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in get_model("edsr", scale=4).modules())
+    attention = conv_params(c, c // 16, 1) + conv_params(c // 16, c, 1)
+    group = 20 * (2 * conv_params(c, c, 3) + attention) + conv_params(c, c, 3)
+    rcan = conv_params(3, c, 3) + 10 * group + conv_params(c, c, 3) + up4 + conv_params(c, 3, 3)
+    assert sum(p.numel() for p in get_model("rcan", scale=4).parameters()) == rcan
+    assert abs(rcan - 16e6) < 0.5e6                        # "about 16 M parameters" (Zhang et al., Fig. 6)
+
+
+def test_channel_attention_rescales_each_channel_by_a_learned_weight_in_0_1():
+    from srkit.models.rcan import ChannelAttention
+    torch.manual_seed(0)
+    att = ChannelAttention(16, reduction=4)
+    x = torch.rand(2, 16, 9, 11) + 0.1
+    ratio = att(x) / x                                      # one number per (image, channel), everywhere in space
+    assert torch.allclose(ratio, ratio[..., :1, :1].expand_as(ratio), atol=1e-6)
+    assert (ratio > 0).all() and (ratio < 1).all()
+    assert not torch.allclose(ratio[0], ratio[1])           # it depends on the image

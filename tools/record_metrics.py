@@ -33,16 +33,21 @@ def main() -> int:
     files = args.files or sorted(Path(bench.__file__).with_name("weights").glob("*.json"))
     for path in files:
         meta = json.loads(path.read_text())
+        if "scale" not in meta:          # not a model (the NIQE model lives here too)
+            continue
         results = {}
         for dataset in TEST_SETS:
             if not is_available(dataset):
                 print(f"{path.name}: {dataset} not available, skipped", file=sys.stderr)
                 continue
-            r = bench.run(method_for(path), dataset, meta["scale"])
+            r = bench.run(method_for(path), dataset, meta["scale"], metrics=("psnr", "ssim", "niqe"))
             results[dataset] = {"psnr": round(r["psnr"], 4), "ssim": round(r["ssim"], 5),
+                                "niqe": round(r["niqe"], 4) if r["niqe"] is not None else None,
                                 "seconds_per_image": round(r["seconds"], 3)}
-            print(f"{path.name}: {dataset} x{meta['scale']} {r['psnr']:.2f} dB / {r['ssim']:.4f}")
-        meta["test_metrics"] = {"measured_by": f"srkit bench --method {method_for(path)} --scale {meta['scale']}",
+            print(f"{path.name}: {dataset} x{meta['scale']} {r['psnr']:.2f} dB / {r['ssim']:.4f} / NIQE "
+                  f"{r['niqe']:.2f}")
+        meta["test_metrics"] = {"measured_by": f"srkit bench --method {method_for(path)} --scale {meta['scale']} "
+                                               "--metrics psnr,ssim,niqe",
                                 "date": datetime.date.today().isoformat(), "hardware": _hardware(), **results}
         path.write_text(json.dumps(meta, indent=2) + "\n")
     return 0

@@ -19,15 +19,19 @@ from pathlib import Path
 import torch.nn as nn
 
 from .discriminator import Discriminator
+from .edsr import EDSR
 from .espcn import ESPCN
 from .fsrcnn import FSRCNN
+from .rcan import RCAN
 from .srcnn import SRCNN
 from .srresnet import SRResNet
 
 __all__ = ["MODELS", "VARIANTS", "count_macs", "init_from", "input_channels", "list_models", "get_model",
-           "save_weights", "load_weights", "weights_path", "SRCNN", "FSRCNN", "ESPCN", "SRResNet", "Discriminator"]
+           "save_weights", "load_weights", "weights_path", "SRCNN", "FSRCNN", "ESPCN", "SRResNet", "EDSR", "RCAN",
+           "Discriminator"]
 
-MODELS: dict[str, type[nn.Module]] = {"srcnn": SRCNN, "fsrcnn": FSRCNN, "espcn": ESPCN, "srresnet": SRResNet}
+MODELS: dict[str, type[nn.Module]] = {"srcnn": SRCNN, "fsrcnn": FSRCNN, "espcn": ESPCN, "srresnet": SRResNet,
+                                      "edsr": EDSR, "rcan": RCAN}
 # Named configurations from the papers: name -> (architecture, keyword arguments). Their weights are
 # srkit/weights/<name>_x<scale>.safetensors like any other model's.
 VARIANTS: dict[str, tuple[str, dict]] = {

@@ -36,17 +36,22 @@ class ResidualBlock(nn.Module):
         return x + self.body(x)
 
 
-def _upsample_stages(scale: int, channels: int) -> list[nn.Module]:
-    """Sub-pixel stages whose factors multiply to ``scale``: x2 stages, then one x3 stage if needed."""
+def upsample_factors(scale: int) -> list[int]:
+    """The pixel-shuffle stages that make ``scale``: x2 stages, then x3 stages (x4 = [2, 2], x6 = [2, 3])."""
     factors, rest = [], scale
     while rest % 2 == 0:
         factors, rest = factors + [2], rest // 2
     while rest % 3 == 0:
         factors, rest = factors + [3], rest // 3
     if rest != 1:
-        raise ValueError(f"SRResNet upsamples by factors 2 and 3 only; scale {scale} is not a product of them")
+        raise ValueError(f"this network upsamples by factors 2 and 3 only; scale {scale} is not a product of them")
+    return factors
+
+
+def _upsample_stages(scale: int, channels: int) -> list[nn.Module]:
+    """Sub-pixel stages: conv to ``f*f`` times the channels, ``PixelShuffle(f)``, PReLU, for each factor ``f``."""
     layers: list[nn.Module] = []
-    for f in factors:
+    for f in upsample_factors(scale):
         layers += [nn.Conv2d(channels, channels * f * f, 3, padding=1), nn.PixelShuffle(f), nn.PReLU(channels)]
     return layers
 
