@@ -21,7 +21,12 @@ from .datasets import lr_hr_pairs
 from .metrics import niqe, psnr, ssim
 from .resize import imresize
 
-__all__ = ["METHODS", "cost", "run", "format_table", "format_markdown"]
+__all__ = ["METHODS", "METRICS", "MethodUnavailable", "cost", "run", "format_table", "format_summary",
+           "format_markdown"]
+
+
+class MethodUnavailable(ValueError):
+    """A method that cannot run at this scale (a network without shipped weights for it)."""
 
 
 def interpolate(lr: np.ndarray, scale: int, method: str = "bicubic") -> np.ndarray:
@@ -48,7 +53,12 @@ def network(lr: np.ndarray, scale: int, name: str) -> np.ndarray:
 
 @lru_cache(maxsize=None)
 def _network_model(name: str, scale: int):
-    from .models import get_model
+    from .models import get_model, weights_path
+    if not weights_path(name, scale).is_file():
+        shipped = sorted(int(p.stem.rpartition("_x")[2]) for p in weights_path(name, 2).parent.glob(f"{name}_x*.json"))
+        raise MethodUnavailable(f"no shipped weights for {name} x{scale} (shipped: "
+                                f"{', '.join(f'x{s}' for s in shipped) or 'none'}); train them with `srkit train "
+                                f"--model {name} --scale {scale} ...`")
     return get_model(name, scale=scale, weights="default")
 
 
@@ -156,20 +166,57 @@ def format_table(result: dict) -> str:
     return "\n".join(lines)
 
 
-def format_markdown(results: list[dict]) -> str:
-    """Several results as one Markdown table: a row per method, a column per dataset (PSNR / SSIM, and NIQE
-    when measured)."""
+def _cells(results: list[dict]):
     datasets = list(dict.fromkeys(f"{r['dataset']} x{r['scale']}" for r in results))
     methods = list(dict.fromkeys(r["method"] for r in results))
     cell = {(r["method"], f"{r['dataset']} x{r['scale']}"): r for r in results}
-    lines = ["| Method | " + " | ".join(datasets) + " |", "|---|" + "---|" * len(datasets)]
-    def fmt(r):
-        if "psnr" not in r:
-            return "missing"
-        text = f"{r['psnr']:.2f} / {r['ssim']:.4f}"
-        return text + (f" / {r['niqe']:.2f}" if r.get("niqe") is not None else "")
+    return datasets, methods, cell
 
+
+def _score(r: dict | None) -> str:
+    if r is None or "psnr" not in r:
+        return "missing" if r is None or "missing" in r else "no weights"
+    text = f"{r['psnr']:.2f} / {r['ssim']:.4f}"
+    return text + (f" / {r['niqe']:.2f}" if r.get("niqe") is not None else "")
+
+
+def _method_costs(method: str, rows: list[dict]) -> tuple[str, str, str]:
+    """Params, MACs per output pixel, and mean seconds per image over the datasets measured."""
+    measured = [r for r in rows if "psnr" in r]
+    if not measured:
+        return "", "", ""
+    r = measured[0]
+    params = f"{r['params']:,}" if r.get("params") is not None else ""
+    macs = f"{r['macs_per_pixel']:,.0f}" if r.get("macs_per_pixel") is not None else ""
+    n = sum(len(m["per_image"]) for m in measured)
+    seconds = sum(m["seconds"] * len(m["per_image"]) for m in measured) / n
+    return params, macs, f"{seconds:.3f}"
+
+
+def format_summary(results: list[dict]) -> str:
+    """Several results as a plain-text table: a row per method, PSNR / SSIM (/ NIQE) per dataset, then the
+    parameters, multiply-adds per output pixel and seconds per image."""
+    datasets, methods, cell = _cells(results)
+    width = max(14, *(len(_score(r)) + 2 for r in results))
+    lines = [f"{'method':<12}" + "".join(f"{d:>{width}}" for d in datasets)
+             + f"{'params':>12}{'MACs/px':>10}{'s/image':>9}"]
     for m in methods:
-        cells = [fmt(cell[m, d]) if (m, d) in cell else "missing" for d in datasets]
-        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        params, macs, seconds = _method_costs(m, [r for r in results if r["method"] == m])
+        lines.append(f"{m:<12}" + "".join(f"{_score(cell.get((m, d))):>{width}}" for d in datasets)
+                     + f"{params:>12}{macs:>10}{seconds:>9}")
+    metric = "PSNR (dB) / SSIM" + (" / NIQE" if any("niqe" in r for r in results) else "")
+    lines.append(f"({metric}: Y channel, shave = scale; seconds per image on this machine)")
+    return "\n".join(lines)
+
+
+def format_markdown(results: list[dict]) -> str:
+    """Several results as one Markdown table: a row per method, a column per dataset (PSNR / SSIM, and NIQE
+    when measured), then parameters, multiply-adds per output pixel and seconds per image."""
+    datasets, methods, cell = _cells(results)
+    lines = ["| Method | " + " | ".join(datasets) + " | Params | MACs / pixel | s / image |",
+             "|---|" + "---|" * (len(datasets) + 3)]
+    for m in methods:
+        params, macs, seconds = _method_costs(m, [r for r in results if r["method"] == m])
+        lines.append(f"| {m} | " + " | ".join(_score(cell.get((m, d))) for d in datasets)
+                     + f" | {params} | {macs} | {seconds} |")
     return "\n".join(lines)

@@ -23,13 +23,16 @@ def _split(text: str) -> list[str]:
 
 
 def _bench(args) -> int:
+    from tqdm.auto import tqdm
+
     from . import bench
     from .datasets import DataUnavailableError
 
     methods = _split(args.methods or args.method)
     datasets = _split(args.datasets or args.dataset)
-    bad_metrics = [m for m in _split(args.metrics) if m not in bench.METRICS]
-    if bad_metrics or not {"psnr", "ssim"} <= set(_split(args.metrics)):
+    metrics = tuple(_split(args.metrics))
+    bad_metrics = [m for m in metrics if m not in bench.METRICS]
+    if bad_metrics or not {"psnr", "ssim"} <= set(metrics):
         print(f"srkit bench: --metrics must include psnr,ssim and may add niqe; got {args.metrics!r}", file=sys.stderr)
         return 2
     unknown = [m for m in methods if m not in bench.METHODS]
@@ -37,27 +40,35 @@ def _bench(args) -> int:
         print(f"srkit bench: unknown method(s) {', '.join(unknown)}; available: {', '.join(bench.METHODS)}",
               file=sys.stderr)
         return 2
+    single = len(methods) == 1 and len(datasets) == 1
     results, missing = [], {}
-    for dataset in datasets:
-        for method in methods:
-            if dataset in missing:
-                results.append({"method": method, "dataset": dataset, "scale": args.scale, "missing": missing[dataset]})
-                continue
-            try:
-                result = bench.run(method, dataset, args.scale, progress=not args.json and sys.stderr.isatty(),
-                                   metrics=tuple(_split(args.metrics)))
-            except DataUnavailableError as e:
-                missing[dataset] = str(e)
-                print(f"srkit bench: {dataset} skipped: {e}", file=sys.stderr)
-                results.append({"method": method, "dataset": dataset, "scale": args.scale, "missing": str(e)})
-                continue
-            results.append(result)
-            if not args.json and not args.markdown:
-                print(bench.format_table(result) + "\n")
+    combos = [(d, m) for d in datasets for m in methods]
+    for dataset, method in tqdm(combos, desc="srkit bench", disable=None if not single else True, leave=False):
+        row = {"method": method, "dataset": dataset, "scale": args.scale}
+        if dataset in missing:
+            results.append({**row, "missing": missing[dataset]})
+            continue
+        try:
+            result = bench.run(method, dataset, args.scale, progress=single and not args.json and sys.stderr.isatty(),
+                               metrics=metrics)
+        except DataUnavailableError as e:
+            missing[dataset] = str(e)
+            print(f"srkit bench: {dataset} skipped: {e}", file=sys.stderr)
+            results.append({**row, "missing": str(e)})
+            continue
+        except bench.MethodUnavailable as e:        # e.g. a network without weights for this scale
+            print(f"srkit bench: {method} x{args.scale} skipped: {e}", file=sys.stderr)
+            results.append({**row, "unavailable": str(e)})
+            continue
+        results.append(result)
     if args.json:
-        print(json.dumps(results[0] if len(results) == 1 else results, indent=2))
+        print(json.dumps(results[0] if single else results, indent=2))
     elif args.markdown:
         print(bench.format_markdown(results))
+    elif single and "psnr" in results[0]:
+        print(bench.format_table(results[0]))
+    else:
+        print(bench.format_summary(results))
     return 1 if len(missing) == len(datasets) else 0
 
 

@@ -108,11 +108,14 @@ def fetch(name: str, progress: bool = True) -> list[Path]:
 
 def _download(name, file, sha, url, root, progress):
     import pooch
+    created = not root.exists()
     try:
         root.mkdir(parents=True, exist_ok=True)
         pooch.retrieve(url, known_hash=f"sha256:{sha}", fname=file, path=root, progressbar=progress,
                        downloader=pooch.HTTPDownloader(progressbar=progress, timeout=60))
     except Exception as e:  # network, permissions or checksum: all end in the same advice
+        if created and root.is_dir() and not any(root.iterdir()):
+            root.rmdir()         # leave the data folder as it was
         raise DataUnavailableError(
             f"{name} is not available: {root / file} is missing or its sha256 is wrong, and downloading "
             f"it failed ({type(e).__name__}: {str(e)[:200]}).\n"

@@ -106,3 +106,25 @@ def test_train_refuses_test_sets_and_unknown_models(tmp_path, capsys):
     assert main(["train", "--model", "srcnn9000", "--scale", "2", "--out", str(tmp_path / "x")]) == 2
     assert main(["train", "--model", "sparse", "--scale", "2", "--data", "Set5", "--out", str(tmp_path / "x")]) == 1
     assert "test set" in capsys.readouterr().err
+
+
+def test_bench_table_of_several_methods_with_costs_and_unavailable_cells(capsys):
+    require_dataset("Set5")
+    from srkit.models import weights_path
+    assert not weights_path("srcnn", 5).is_file()
+    args = ["bench", "--methods", "nearest,bicubic,srcnn", "--datasets", "Set5", "--scale", "5"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0].split()[:2] == ["method", "Set5"] and "params" in lines[0] and "s/image" in lines[0]
+    nearest, bicubic, srcnn = (next(line for line in lines if line.startswith(m)) for m in ("nearest", "bicubic",
+                                                                                           "srcnn"))
+    assert "no weights" in srcnn and "srkit train --model srcnn --scale 5" in captured.err
+    assert float(nearest.split()[1]) < float(bicubic.split()[1])          # PSNR column
+    assert main([*args, "--markdown"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0] == "| Method | Set5 x5 | Params | MACs / pixel | s / image |"
+    assert table[3].startswith("| bicubic | ") and table[3].split(" | ")[2] == "0"
+    assert main([*args, "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert "unavailable" in results[2] and "psnr" not in results[2]
