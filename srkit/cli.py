@@ -143,7 +143,7 @@ def _train_network(args, command: str, log) -> int:
 
     from . import device as pick_device
     from .datasets import train_val_split
-    from .models import get_model, input_channels, save_weights, weights_path
+    from .models import WEIGHTS, get_model, input_channels, save_weights, weights_path
     from .train import fit, to_pairs
 
     out = Path(args.out)
@@ -162,9 +162,11 @@ def _train_network(args, command: str, log) -> int:
         from .models import init_from, load_weights
         source = load_weights(init)
         source_meta = json.loads(init.with_suffix(".json").read_text())
-        init_info = {"weights": str(init), "sha256": hashlib.sha256(init.with_suffix(".safetensors").read_bytes())
-                     .hexdigest(), **{k: source_meta[k] for k in ("commands", "train_seconds", "steps", "init_from")
-                                      if k in source_meta}}
+        shipped = init.resolve().parent == WEIGHTS.resolve()      # recorded without this machine's path
+        init_info = {"weights": f"srkit/weights/{init.name}" if shipped else str(init),
+                     "sha256": hashlib.sha256(init.with_suffix(".safetensors").read_bytes()).hexdigest(),
+                     **{k: source_meta[k] for k in ("commands", "train_seconds", "steps", "init_from")
+                        if k in source_meta}}
         model = get_model(args.model, scale=args.scale, **{**source.init_kwargs, **args.model_args})
         fresh = init_from(model, source)       # all layers but a scale-specific last one
         log(f"initialised from {init}; not copied (shape differs): {', '.join(fresh) or 'none'}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import pytest
 
@@ -36,6 +37,7 @@ def test_provenance(path):
     weights = path.with_suffix(".safetensors")
     assert hashlib.sha256(weights.read_bytes()).hexdigest() == meta["sha256"]
     assert path.with_suffix(".log").is_file()
+    assert not re.search(r"/(root|tmp|work|home)/", path.read_text()), "a path of the training machine"
     model = get_model(name, scale=scale, weights="default")
     assert sum(p.numel() for p in model.parameters()) == meta["num_params"]
 
