@@ -64,7 +64,10 @@ def _bench(args) -> int:
     if args.json:
         print(json.dumps(results[0] if single else results, indent=2))
     elif args.markdown:
+        import datetime
         print(bench.format_markdown(results))
+        print(f"\nMeasured {datetime.date.today().isoformat()} on {_hardware()} by `srkit {shlex.join(args.argv)}`"
+              " (PSNR dB / SSIM on Y, shave = scale).")
     elif single and "psnr" in results[0]:
         print(bench.format_table(results[0]))
     else:

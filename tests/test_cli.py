@@ -125,6 +125,7 @@ def test_bench_table_of_several_methods_with_costs_and_unavailable_cells(capsys)
     table = capsys.readouterr().out.splitlines()
     assert table[0] == "| Method | Set5 x5 | Params | MACs / pixel | s / image |"
     assert table[3].startswith("| bicubic | ") and table[3].split(" | ")[2] == "0"
+    assert table[-1].startswith("Measured 20") and "`srkit bench --methods nearest,bicubic,srcnn" in table[-1]
     assert main([*args, "--json"]) == 0
     results = json.loads(capsys.readouterr().out)
     assert "unavailable" in results[2] and "psnr" not in results[2]
