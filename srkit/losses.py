@@ -23,7 +23,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 __all__ = ["pixel_loss", "VGG19_LAYERS", "vgg19_features", "vgg19", "VGGLoss", "VGGWeightsUnavailable",
-           "generator_adversarial_loss", "discriminator_loss", "VGG19_URL"]
+           "generator_adversarial_loss", "discriminator_loss", "VGG19_URL", "IMAGENET_MEAN", "IMAGENET_STD"]
 
 # torchvision's VGG19 'features' (configuration "E" of Simonyan & Zisserman 2015): numbers are 3x3 conv widths,
 # "M" a 2x2 max-pool. Each conv is followed by a ReLU, so conv i of the list sits at a fixed index of the

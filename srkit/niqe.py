@@ -33,7 +33,7 @@ import numpy as np
 from scipy.ndimage import correlate
 from scipy.special import gamma as gamma_fn
 
-__all__ = ["niqe", "niqe_features", "fit_niqe_model", "load_niqe_model", "NIQE_MODEL"]
+__all__ = ["niqe", "niqe_features", "mscn", "gray", "fit_niqe_model", "load_niqe_model", "NIQE_MODEL"]
 
 NIQE_MODEL = Path(__file__).resolve().parent / "weights" / "niqe_bsd200.json"
 PATCH, SHARPNESS = 96, 0.75
@@ -43,7 +43,7 @@ _GGD_RATIO = gamma_fn(1 / _SHAPES) * gamma_fn(3 / _SHAPES) / gamma_fn(2 / _SHAPE
 _AGGD_RATIO = gamma_fn(2 / _SHAPES) ** 2 / (gamma_fn(1 / _SHAPES) * gamma_fn(3 / _SHAPES))
 
 
-def _gray(image) -> np.ndarray:
+def gray(image) -> np.ndarray:
     """``uint8`` (or [0, 1] float) gray or RGB image -> float64 gray on 0..255 (MATLAB ``rgb2gray`` weights)."""
     x = np.asarray(image)
     if x.ndim not in (2, 3) or (x.ndim == 3 and x.shape[2] != 3):
@@ -61,12 +61,13 @@ def _gaussian_7x7() -> np.ndarray:
     return g2 / g2.sum()
 
 
-def _mscn(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean-subtracted contrast-normalised coefficients and the local contrast ``sigma``."""
+def mscn(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean-subtracted contrast-normalised coefficients of a float gray image on 0..255 (see :func:`gray`),
+    and the local contrast ``sigma``: ``((image - mu) / (sigma + 1), sigma)``, 7x7 Gaussian (sigma 7/6)."""
     w = _gaussian_7x7()
-    mu = correlate(gray, w, mode="nearest")
-    sigma = np.sqrt(np.abs(correlate(gray * gray, w, mode="nearest") - mu * mu))
-    return (gray - mu) / (sigma + 1), sigma
+    mu = correlate(image, w, mode="nearest")
+    sigma = np.sqrt(np.abs(correlate(image * image, w, mode="nearest") - mu * mu))
+    return (image - mu) / (sigma + 1), sigma
 
 
 def _ggd(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -97,13 +98,13 @@ def _patches(x: np.ndarray, p: int) -> np.ndarray:
     return x[:h, :w].reshape(h // p, p, w // p, p).transpose(0, 2, 1, 3).reshape(-1, p * p)
 
 
-def _scale_features(gray: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
+def _scale_features(image: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
     """18 features for every ``p x p`` patch of one scale, and each patch's sharpness (mean contrast)."""
-    mscn, sigma = _mscn(gray)
-    feats = [np.stack(_ggd(_patches(mscn, p)), axis=1)]
+    coeffs, sigma = mscn(image)
+    feats = [np.stack(_ggd(_patches(coeffs, p)), axis=1)]
     for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):       # horizontal, vertical, the two diagonals
-        shifted = np.roll(mscn, (-dy, -dx), axis=(0, 1))
-        feats.append(_aggd(_patches(mscn * shifted, p)))
+        shifted = np.roll(coeffs, (-dy, -dx), axis=(0, 1))
+        feats.append(_aggd(_patches(coeffs * shifted, p)))
     return np.concatenate(feats, axis=1), _patches(sigma, p).mean(axis=1)
 
 
@@ -111,14 +112,14 @@ def niqe_features(image, patch: int = PATCH) -> tuple[np.ndarray, np.ndarray]:
     """``(features (n, 36), sharpness (n,))`` for the ``n`` patches of an image (full and half resolution)."""
     from .resize import imresize
 
-    gray = _gray(image)
-    h, w = (gray.shape[0] // patch) * patch, (gray.shape[1] // patch) * patch
+    g = gray(image)
+    h, w = (g.shape[0] // patch) * patch, (g.shape[1] // patch) * patch
     if h == 0 or w == 0:
-        raise ValueError(f"niqe: the image ({gray.shape[0]}x{gray.shape[1]}) is smaller than one "
+        raise ValueError(f"niqe: the image ({g.shape[0]}x{g.shape[1]}) is smaller than one "
                          f"{patch}x{patch} patch")
-    gray = gray[:h, :w]
-    full, sharpness = _scale_features(gray, patch)
-    half, _ = _scale_features(imresize(gray, 0.5), patch // 2)
+    g = g[:h, :w]
+    full, sharpness = _scale_features(g, patch)
+    half, _ = _scale_features(imresize(g, 0.5), patch // 2)
     return np.concatenate([full, half], axis=1), sharpness
 
 
