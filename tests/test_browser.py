@@ -149,9 +149,11 @@ def test_upscale_explorer_slider_changes_what_the_reader_sees(browser, lab):
     page.close()
 
 
-def test_mos_poll_buttons_record_ratings(browser, lab):
+@pytest.mark.parametrize("notebook", ["02_measuring_quality.ipynb", "07_srresnet_srgan.ipynb"])
+def test_mos_poll_buttons_record_ratings(browser, lab, notebook):
+    """Chapter 02's MOS poll, and chapter 07's (bicubic vs SRResNet vs SRGAN): a rating moves to the next image."""
     errors: list[str] = []
-    page = run_notebook(browser, lab, "02_measuring_quality.ipynb", errors)
+    page = run_notebook(browser, lab, notebook, errors)
     poll = page.locator(".srkit-mos").first
     poll.scroll_into_view_if_needed(timeout=30_000)
     progress = poll.locator(".srkit-mos-progress")
@@ -162,15 +164,17 @@ def test_mos_poll_buttons_record_ratings(browser, lab):
                            timeout=30_000)
     assert image.get_attribute("src") != before_src
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "02_mos_poll.png"))
+    page.screenshot(path=str(ARTIFACTS / f"{notebook[:2]}_mos_poll.png"))
     assert not errors, errors
     page.close()
 
 
-def test_swipe_compare_moves_the_line_and_switches_images(browser, lab):
-    """Chapter 06's "checkerboard vs pixel shuffle" swipe: the swipe slider and the dropdowns change the image."""
+@pytest.mark.parametrize("notebook", ["06_espcn.ipynb", "07_srresnet_srgan.ipynb"])
+def test_swipe_compare_moves_the_line_and_switches_images(browser, lab, notebook):
+    """Chapter 06's "checkerboard vs pixel shuffle" swipe and chapter 07's "GAN vs MSE": the swipe slider and the
+    dropdowns change the image."""
     errors: list[str] = []
-    page = run_notebook(browser, lab, "06_espcn.ipynb", errors)
+    page = run_notebook(browser, lab, notebook, errors)
     view = page.locator(".srkit-compare").first
     view.scroll_into_view_if_needed(timeout=30_000)
     image, readout = view.locator(".srkit-compare-image"), view.locator(".srkit-compare-readout")
@@ -182,7 +186,7 @@ def test_swipe_compare_moves_the_line_and_switches_images(browser, lab):
     page.wait_for_function("([el, old]) => el.getAttribute('src') !== old",
                            arg=[image.element_handle(), before_src], timeout=30_000)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "06_swipe.png"))
+    page.screenshot(path=str(ARTIFACTS / f"{notebook[:2]}_swipe.png"))
     options = view.locator(".srkit-compare-left select option").all_inner_texts()
     view.locator(".srkit-compare-left select").select_option(options[-1])
     page.wait_for_function("([el, old]) => el.innerText !== old", arg=[readout.element_handle(), before_text],
