@@ -202,9 +202,7 @@ def _train_network(args, command: str, log) -> int:
             "data_share": round(history["data_seconds"] / max(history["seconds"], 1e-9), 4)
             if "data_seconds" in history else None,
             "wall_seconds": round(time.perf_counter() - start, 1)}
-    weights = save_weights(model, out, meta)
-    meta["sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
-    save_weights(model, out, meta)
+    weights = save_weights(model, out, meta)          # the JSON gets the file's sha256
     val = meta["validation"]
     log(f"validation: {val.get('best_psnr', val.get('psnr'))} dB; wrote {weights}")
     return 0
@@ -241,7 +239,6 @@ def _fit_srgan(args, generator, train_pairs, val_pairs, common: dict, log) -> tu
 
 
 def _train_sparse(args, command: str, log) -> int:
-    import hashlib
     import platform
     import time
     from pathlib import Path
@@ -267,9 +264,7 @@ def _train_sparse(args, command: str, log) -> int:
                                       "ssim": round(val["ssim"], 5), "bicubic_psnr": round(val_bicubic["psnr"], 4)},
                        "hardware": _hardware(), "python": platform.python_version(),
                        "wall_seconds": round(time.perf_counter() - start, 1)})
-    weights = model.save(out)
-    model.info["sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
-    model.save(out)   # same arrays, JSON now with the checksum
+    weights = model.save(out)                         # the JSON gets the file's sha256
     log(f"wrote {weights} and {out.with_suffix('.json')}")
     return 0
 

@@ -35,6 +35,7 @@ Images: ``uint8`` ``(H, W, 3)`` RGB or ``(H, W)`` gray in, same out. Arrays in t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -194,6 +195,7 @@ class SparseSR:
         arrays = {k: np.ascontiguousarray(getattr(self, k), dtype=np.float32)
                   for k in ("pca_mean", "pca", "dict_lr", "dict_hr")}
         save_file(arrays, f"{path}.safetensors")
+        self.info["sha256"] = hashlib.sha256(Path(f"{path}.safetensors").read_bytes()).hexdigest()
         meta = {"arch": "sparse", "scale": self.scale, "patch": self.patch, "n_nonzero": self.n_nonzero,
                 "min_norm": self.min_norm, "back_projection": self.back_projection, **self.info}
         Path(f"{path}.json").write_text(json.dumps(meta, indent=2) + "\n")

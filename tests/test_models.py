@@ -258,3 +258,10 @@ def test_srcnn_filters_survive_the_first_adam_step():
     with torch.no_grad():
         a = model.relu(model.extract(srkit.imresize(torch.rand(8, 1, 40, 40), 3)))
     assert int((a.amax(dim=(0, 2, 3)) == 0).sum()) <= 2
+
+
+def test_saved_json_carries_the_checksum_of_its_tensors(tmp_path):
+    import hashlib
+    path = save_weights(get_model("espcn", scale=2), tmp_path / "m", {"sha256": "stale"})
+    meta = json.loads((tmp_path / "m.json").read_text())
+    assert meta["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()

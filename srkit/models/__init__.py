@@ -104,7 +104,10 @@ def init_from(model: nn.Module, source: nn.Module) -> list[str]:
 
 
 def save_weights(model: nn.Module, path: str | Path, meta: dict | None = None) -> Path:
-    """Write ``<path>.safetensors`` (tensors only) and ``<path>.json`` (architecture + ``meta``), atomically."""
+    """Write ``<path>.safetensors`` (tensors only) and ``<path>.json`` (architecture, ``meta`` and the sha256 of
+    the tensors file), atomically."""
+    import hashlib
+
     from safetensors.torch import save_file
     path = Path(path).with_suffix("")
     arch = next(k for k, v in MODELS.items() if v is model.__class__)
@@ -112,9 +115,10 @@ def save_weights(model: nn.Module, path: str | Path, meta: dict | None = None) -
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     tmp = path.with_name(path.name + ".tmp.safetensors")
     save_file(state, str(tmp))
+    sha256 = hashlib.sha256(tmp.read_bytes()).hexdigest()
     tmp.replace(f"{path}.safetensors")
     info = {"arch": arch, "scale": model.scale, "kwargs": kwargs,
-            "num_params": sum(p.numel() for p in model.parameters()), **(meta or {})}
+            "num_params": sum(p.numel() for p in model.parameters()), **(meta or {}), "sha256": sha256}
     tmp_json = path.with_name(path.name + ".tmp.json")
     tmp_json.write_text(json.dumps(info, indent=2) + "\n")
     tmp_json.replace(f"{path}.json")
