@@ -145,8 +145,9 @@ def load_weights(path: str | Path, device=None) -> nn.Module:
     return model.to(device) if device is not None else model
 
 
-def count_macs(model: nn.Module, h: int, w: int) -> int:
-    """Multiply-accumulates of one forward pass on an ``(1, C, h, w)`` input, counted layer by layer.
+def count_macs(model: nn.Module, h: int, w: int, channels: int | None = None) -> int:
+    """Multiply-accumulates of one forward pass on an ``(1, channels, h, w)`` input, counted layer by layer
+    (``channels`` defaults to what the model's first convolution takes).
 
     A convolution costs ``output pixels x out_channels x (in_channels / groups) x kh x kw``; a transposed
     convolution scatters every *input* pixel: ``input pixels x in_channels x (out_channels / groups) x kh x kw``.
@@ -170,7 +171,7 @@ def count_macs(model: nn.Module, h: int, w: int) -> int:
         param = next(model.parameters(), None)
         device = param.device if param is not None else "cpu"
         with torch.no_grad():
-            model.eval()(torch.zeros(1, input_channels(model), h, w, device=device))
+            model.eval()(torch.zeros(1, channels or input_channels(model), h, w, device=device))
     finally:
         for handle in handles:
             handle.remove()
