@@ -149,9 +149,10 @@ def test_upscale_explorer_slider_changes_what_the_reader_sees(browser, lab):
     page.close()
 
 
-@pytest.mark.parametrize("notebook", ["02_measuring_quality.ipynb", "07_srresnet_srgan.ipynb"])
+@pytest.mark.parametrize("notebook", ["02_measuring_quality.ipynb", "07_srresnet_srgan.ipynb", "08_benchmark.ipynb"])
 def test_mos_poll_buttons_record_ratings(browser, lab, notebook):
-    """Chapter 02's MOS poll, and chapter 07's (bicubic vs SRResNet vs SRGAN): a rating moves to the next image."""
+    """The MOS polls of chapter 02, 07 (bicubic vs SRResNet vs SRGAN) and 08 (every method): a rating moves to the
+    next image."""
     errors: list[str] = []
     page = run_notebook(browser, lab, notebook, errors)
     poll = page.locator(".srkit-mos").first
