@@ -360,7 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--content", choices=["mse", "l1", "vgg"], default="mse", help="srgan: content loss (vgg needs "
                    "VGG19 weights: --vgg-weights or $SRKIT_VGG19)")
     t.add_argument("--vgg-weights", help="srgan: torchvision's vgg19-dcbb9e9d.pth (or a safetensors copy)")
-    t.add_argument("--adv-weight", type=float, default=1e-3, help="srgan: weight of the adversarial loss")
+    t.add_argument("--adv-weight", type=float, default=2.5e-4, help="srgan: weight of the adversarial loss (the "
+                   "paper's 1e-3 with its MSE on [-1, 1] images is 2.5e-4 with srkit's MSE on [0, 1])")
     t.add_argument("--disc-feats", type=int, default=64, help="srgan: discriminator width (64 in the paper)")
     t.add_argument("--disc-dense", type=int, default=1024, help="srgan: discriminator dense units (1024)")
     t.add_argument("--device", help="cuda, mps or cpu (default: the best available)")

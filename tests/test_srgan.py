@@ -281,7 +281,7 @@ def test_train_srresnet_then_srgan_end_to_end(tmp_path):
                      "--checkpoint", str(tmp_path / "b.safetensors")]) == 0
     meta = json.loads((tmp_path / "srgan_x4.json").read_text())
     assert meta["arch"] == "srresnet" and meta["kwargs"] == {"n_blocks": 1, "n_feats": 8}
-    assert meta["init_from"]["weights"].endswith("srresnet_x4.safetensors") and meta["adv_weight"] == 1e-3
+    assert meta["init_from"]["weights"].endswith("srresnet_x4.safetensors") and meta["adv_weight"] == 2.5e-4
     assert meta["discriminator"]["n_feats"] == 4 and len(meta["validation"]["psnr_history"]) == 1
     assert 0 <= meta["data_share"] < 1
     model = get_model("srgan", scale=4, weights=tmp_path / "srgan_x4.safetensors")
