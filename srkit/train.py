@@ -312,7 +312,8 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module, train_pairs, val_pai
             steps: int = 10_000, minutes: float | None = None, batch_size: int = 16, patch: int = 24,
             lr: float = 1e-4, content="mse", adv_weight: float = 2.5e-4, val_every: int = 500,
             checkpoint: str | Path | None = None, checkpoint_every: int = 500, resume: bool = False, device=None,
-            seed: int = 0, log=print, checkpoint_meta: dict | None = None) -> dict:
+            seed: int = 0, log=print, checkpoint_meta: dict | None = None, keep: str = "best_niqe",
+            max_psnr_drop: float = 1.0) -> dict:
     """Train SRGAN: ``gan_step`` on random RGB patches, ``steps`` steps or ``minutes`` of wall time.
 
     The generator should start from a trained SRResNet (the paper does; from scratch a GAN learns slowly and
@@ -320,9 +321,12 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module, train_pairs, val_pai
     (the paper: 1e-4 then 1e-5). ``content`` is ``"mse"``, ``"l1"`` or a module such as
     :class:`srkit.losses.VGGLoss`. ``adv_weight``: the paper weighs the adversarial loss 1e-3 against an MSE on
     images scaled to [-1, 1]; srkit's images are on [0, 1], where the MSE is 4 times smaller, so the same balance
-    is 2.5e-4 (the default). Validation logs PSNR and NIQE on held-out training images; the generator
-    keeps its *last* weights (a GAN is not chosen by PSNR, which it trades away on purpose). Checkpoints hold
-    both networks and both optimisers and resume like :func:`fit`'s.
+    is 2.5e-4 (the default). Validation measures PSNR and NIQE on held-out training images, at the start and
+    every ``val_every`` steps. Which weights the generator keeps: ``keep="last"``, the last step's, or
+    ``keep="best_niqe"``, the validation point with the lowest NIQE among those that lost at most
+    ``max_psnr_drop`` dB of validation PSNR against the starting generator (a GAN is not chosen by PSNR, which it
+    trades away on purpose, but a GAN run can drift far from the data: this bounds how far). Checkpoints hold
+    both networks, both optimisers and the kept weights, and resume like :func:`fit`'s.
     """
     from .losses import pixel_loss
 
@@ -334,16 +338,26 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module, train_pairs, val_pai
     opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.9, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.9, 0.999))
     sampler = PatchSampler(train_pairs, scale, patch, batch_size, seed)
+    if keep not in ("last", "best_niqe"):
+        raise ValueError(f"keep must be 'last' or 'best_niqe', got {keep!r}")
     keys = ("d_loss", "g_loss", "content", "adversarial", "d_real", "d_fake")
     history: dict = {"step": [], **{k: [] for k in keys}, "val_step": [], "val_psnr": [], "val_niqe": []}
     start_step, checkpoint = 0, Path(checkpoint) if checkpoint else None
     parts = {"generator": generator, "discriminator": discriminator, "optim_g": opt_g, "optim_d": opt_d}
+    best_state = {k: v.detach().clone() for k, v in generator.state_dict().items()}
     if resume and checkpoint and checkpoint.is_file() and checkpoint.with_suffix(".json").is_file():
-        meta, _ = _load_checkpoint(checkpoint, parts)
+        meta, plain = _load_checkpoint(checkpoint, {**parts, "best": None})
+        best_state = plain["best"]
         start_step, history = meta["step"], meta["history"]
         sampler.set_state(meta["sampler"])
         torch.set_rng_state(torch.tensor(meta["torch_rng"], dtype=torch.uint8))
         log(f"resumed from {checkpoint} at step {start_step}")
+    if start_step == 0:                       # where the generator starts: the reference for max_psnr_drop
+        history["val_step"].append(0)
+        history["val_psnr"].append(evaluate(generator, val_pairs, scale, device))
+        history["val_niqe"].append(evaluate_niqe(generator, val_pairs, device))
+        history["best_step"], history["best_niqe"] = 0, history["val_niqe"][0]
+        log(f"start: val {history['val_psnr'][0]:.3f} dB, NIQE {history['val_niqe'][0]:.2f}")
     prior_seconds, prior_data = history.get("seconds", 0.0), history.get("data_seconds", 0.0)
     start_progress = history.get("progress", start_step / steps)
     t0, data_seconds, running = time.perf_counter(), 0.0, {k: [] for k in keys}
@@ -367,20 +381,25 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module, train_pairs, val_pai
             history["val_step"].append(step)
             history["val_psnr"].append(evaluate(generator, val_pairs, scale, device))
             history["val_niqe"].append(evaluate_niqe(generator, val_pairs, device))
+            if (keep == "last" or (history["val_psnr"][-1] >= history["val_psnr"][0] - max_psnr_drop
+                                   and history["val_niqe"][-1] < history["best_niqe"])):
+                history["best_step"], history["best_niqe"] = step, history["val_niqe"][-1]
+                best_state = {k: v.detach().clone() for k, v in generator.state_dict().items()}
             log(f"step {step}/{steps}  D {history['d_loss'][-1]:.3f} (real {history['d_real'][-1]:.2f}, fake "
                 f"{history['d_fake'][-1]:.2f})  G content {history['content'][-1]:.2e} adv "
                 f"{history['adversarial'][-1]:.2f}  val {history['val_psnr'][-1]:.3f} dB, NIQE "
-                f"{history['val_niqe'][-1]:.2f}  {time.perf_counter() - t0:.0f} s")
+                f"{history['val_niqe'][-1]:.2f} (kept: step {history['best_step']})  {time.perf_counter() - t0:.0f} s")
         if checkpoint and (step % checkpoint_every == 0 or step == steps or out_of_time):
             history["progress"] = progress
             history["seconds"] = prior_seconds + time.perf_counter() - t0
             history["data_seconds"] = prior_data + data_seconds
-            _save_checkpoint(checkpoint, parts, step, {
+            _save_checkpoint(checkpoint, {**parts, "best": best_state}, step, {
                 **(checkpoint_meta or {}), "history": history, "sampler": sampler.state(),
                 "torch_rng": torch.get_rng_state().tolist()})
         if out_of_time:
             log(f"stopping after {minutes} minutes at step {step}")
             break
+    generator.load_state_dict(best_state)
     history["seconds"] = prior_seconds + time.perf_counter() - t0
     history["data_seconds"] = prior_data + data_seconds
     return history

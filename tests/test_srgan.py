@@ -167,7 +167,7 @@ def test_fit_gan_resumes_exactly_and_takes_a_vgg_content_loss(rgb_pairs, tmp_pat
 
     def killed_at_step_4(line):        # step 4's log line comes before its checkpoint: "SIGKILL" there
         calls.append(line)
-        if len(calls) == 2:
+        if len(calls) == 3:            # the start's validation, step 2's, then step 4's
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -178,7 +178,7 @@ def test_fit_gan_resumes_exactly_and_takes_a_vgg_content_loss(rgb_pairs, tmp_pat
     h3 = fit_gan(g3, d3, *rgb_pairs, 4, steps=4, checkpoint=tmp_path / "b.safetensors", resume=True, **kw)
     for k, v in g1.state_dict().items():
         assert torch.allclose(v.float(), g3.state_dict()[k].float(), atol=1e-6), k
-    assert h1["val_psnr"] == pytest.approx(h3["val_psnr"]) and len(h3["val_niqe"]) == 2
+    assert h1["val_psnr"] == pytest.approx(h3["val_psnr"]) and h3["val_step"] == [0, 2, 4]
     assert np.isfinite(h1["val_niqe"]).all()        # the 192x192 validation image holds 2x2 NIQE patches
     g4, d4 = nets()
     vgg = losses.VGGLoss(features=losses.vgg19_features("1_2"))
@@ -282,7 +282,8 @@ def test_train_srresnet_then_srgan_end_to_end(tmp_path):
     meta = json.loads((tmp_path / "srgan_x4.json").read_text())
     assert meta["arch"] == "srresnet" and meta["kwargs"] == {"n_blocks": 1, "n_feats": 8}
     assert meta["init_from"]["weights"].endswith("srresnet_x4.safetensors") and meta["adv_weight"] == 2.5e-4
-    assert meta["discriminator"]["n_feats"] == 4 and len(meta["validation"]["psnr_history"]) == 1
+    assert meta["discriminator"]["n_feats"] == 4 and meta["validation"]["step_history"] == [0, 2]
+    assert meta["validation"]["kept_step"] in (0, 2)
     assert 0 <= meta["data_share"] < 1
     model = get_model("srgan", scale=4, weights=tmp_path / "srgan_x4.safetensors")
     assert isinstance(model, SRResNet)
@@ -313,3 +314,23 @@ def test_channel_attention_rescales_each_channel_by_a_learned_weight_in_0_1():
     assert torch.allclose(ratio, ratio[..., :1, :1].expand_as(ratio), atol=1e-6)
     assert (ratio > 0).all() and (ratio < 1).all()
     assert not torch.allclose(ratio[0], ratio[1])           # it depends on the image
+
+
+def test_fit_gan_keeps_the_most_natural_weights_within_the_psnr_budget(rgb_pairs):
+    def run(**kw):
+        torch.manual_seed(0)
+        g, d = SRResNet(4, n_blocks=1, n_feats=8), Discriminator(n_feats=8, dense=16)
+        start = {k: v.clone() for k, v in g.state_dict().items()}
+        h = fit_gan(g, d, *rgb_pairs, 4, steps=6, batch_size=2, patch=12, lr=1e-2, val_every=2,
+                    log=lambda *_: None, **kw)
+        return g, start, h
+
+    g, start, h = run(keep="best_niqe", max_psnr_drop=-100.0)      # nothing qualifies: the start is kept
+    assert h["best_step"] == 0 and all(torch.equal(v, g.state_dict()[k]) for k, v in start.items())
+    g, _, h = run(keep="best_niqe", max_psnr_drop=100.0)           # everything qualifies: the lowest NIQE
+    assert h["best_niqe"] == min(h["val_niqe"]) and h["val_niqe"][h["val_step"].index(h["best_step"])] == min(
+        h["val_niqe"])
+    g, _, h = run(keep="last")
+    assert h["best_step"] == 6
+    with pytest.raises(ValueError, match="keep"):
+        run(keep="best_psnr")
