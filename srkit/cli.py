@@ -226,10 +226,11 @@ def _fit_srgan(args, generator, train_pairs, val_pairs, common: dict, log) -> tu
         f"{sum(p.numel() for p in discriminator.parameters())} parameters; content loss {args.content}, "
         f"adversarial weight {args.adv_weight}")
     history = fit_gan(generator, discriminator, train_pairs, val_pairs, args.scale, content=content,
-                      adv_weight=args.adv_weight, keep=args.keep, max_psnr_drop=args.max_psnr_drop, **common)
+                      adv_weight=args.adv_weight, keep=args.keep, max_psnr_drop=args.max_psnr_drop,
+                      lr_d=args.lr_d, **common)
     kept = history["val_step"].index(history["best_step"])
     extra = {"loss": f"{args.content} + {args.adv_weight} x adversarial", "content": args.content,
-             "adv_weight": args.adv_weight,
+             "adv_weight": args.adv_weight, "lr_d": args.lr_d if args.lr_d is not None else args.lr,
              "discriminator": {"n_feats": args.disc_feats, "dense": args.disc_dense,
                                "num_params": sum(p.numel() for p in discriminator.parameters())},
              "validation": {"psnr": round(history["val_psnr"][kept], 4), "niqe": round(history["val_niqe"][kept], 4),
@@ -366,6 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--vgg-weights", help="srgan: torchvision's vgg19-dcbb9e9d.pth (or a safetensors copy)")
     t.add_argument("--adv-weight", type=float, default=2.5e-4, help="srgan: weight of the adversarial loss (the "
                    "paper's 1e-3 with its MSE on [-1, 1] images is 2.5e-4 with srkit's MSE on [0, 1])")
+    t.add_argument("--lr-d", type=float, help="srgan: the discriminator's learning rate (default: --lr)")
     t.add_argument("--keep", choices=["best_niqe", "last"], default="best_niqe", help="srgan: keep the validation "
                    "point with the lowest NIQE within --max-psnr-drop of the start, or the last step")
     t.add_argument("--max-psnr-drop", type=float, default=1.0, help="srgan: validation PSNR (dB) the kept weights "

@@ -313,20 +313,25 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module, train_pairs, val_pai
             lr: float = 1e-4, content="mse", adv_weight: float = 2.5e-4, val_every: int = 500,
             checkpoint: str | Path | None = None, checkpoint_every: int = 500, resume: bool = False, device=None,
             seed: int = 0, log=print, checkpoint_meta: dict | None = None, keep: str = "best_niqe",
-            max_psnr_drop: float = 1.0) -> dict:
+            max_psnr_drop: float = 1.0, lr_d: float | None = None) -> dict:
     """Train SRGAN: ``gan_step`` on random RGB patches, ``steps`` steps or ``minutes`` of wall time.
 
     The generator should start from a trained SRResNet (the paper does; from scratch a GAN learns slowly and
-    unstably). Both learn with Adam (betas 0.9, 0.999) at ``lr``, divided by 10 for the second half of the run
-    (the paper: 1e-4 then 1e-5). ``content`` is ``"mse"``, ``"l1"`` or a module such as
-    :class:`srkit.losses.VGGLoss`. ``adv_weight``: the paper weighs the adversarial loss 1e-3 against an MSE on
-    images scaled to [-1, 1]; srkit's images are on [0, 1], where the MSE is 4 times smaller, so the same balance
-    is 2.5e-4 (the default). Validation measures PSNR and NIQE on held-out training images, at the start and
-    every ``val_every`` steps. Which weights the generator keeps: ``keep="last"``, the last step's, or
-    ``keep="best_niqe"``, the validation point with the lowest NIQE among those that lost at most
-    ``max_psnr_drop`` dB of validation PSNR against the starting generator (a GAN is not chosen by PSNR, which it
-    trades away on purpose, but a GAN run can drift far from the data: this bounds how far). Checkpoints hold
-    both networks, both optimisers and the kept weights, and resume like :func:`fit`'s.
+    unstably). Both learn with Adam (betas 0.9, 0.999), the generator at ``lr`` and the discriminator at ``lr_d``
+    (default ``lr``), both divided by 10 for the second half of the run (the paper: 1e-4 then 1e-5 for both). A
+    generator that ended its own training annealed (srkit's cosine schedule) is jolted by a fresh Adam at 1e-4: a
+    smaller ``lr`` keeps it near its start while a fresh discriminator learns at ``lr_d``.
+
+    ``content`` is ``"mse"``, ``"l1"`` or a module such as :class:`srkit.losses.VGGLoss`. ``adv_weight``: the paper
+    weighs the adversarial loss 1e-3 against an MSE on images scaled to [-1, 1]; srkit's images are on [0, 1], where
+    the MSE is 4 times smaller, so the same balance is 2.5e-4 (the default).
+
+    Validation measures PSNR and NIQE on held-out training images, at the start and every ``val_every`` steps. Which
+    weights the generator keeps: ``keep="last"``, the last step's, or ``keep="best_niqe"``, the validation point
+    with the lowest NIQE among those that lost at most ``max_psnr_drop`` dB of validation PSNR against the starting
+    generator (a GAN is not chosen by PSNR, which it trades away on purpose, but a GAN run can drift far from the
+    data: this bounds how far). Checkpoints hold both networks, both optimisers and the kept weights, and resume
+    like :func:`fit`'s.
     """
     from .losses import pixel_loss
 
@@ -336,7 +341,8 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module, train_pairs, val_pai
     discriminator.to(device).train()
     content_fn = (lambda sr, hr: pixel_loss(sr, hr, content)) if isinstance(content, str) else content.to(device)
     opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.9, 0.999))
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.9, 0.999))
+    lr_d = lr if lr_d is None else lr_d
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=(0.9, 0.999))
     sampler = PatchSampler(train_pairs, scale, patch, batch_size, seed)
     if keep not in ("last", "best_niqe"):
         raise ValueError(f"keep must be 'last' or 'best_niqe', got {keep!r}")
@@ -363,9 +369,9 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module, train_pairs, val_pai
     t0, data_seconds, running = time.perf_counter(), 0.0, {k: [] for k in keys}
     for step in range(start_step + 1, steps + 1):
         progress = _progress(step, steps, minutes, t0, start_progress)
-        for opt in (opt_g, opt_d):
+        for opt, base in ((opt_g, lr), (opt_d, lr_d)):
             for group in opt.param_groups:
-                group["lr"] = lr if progress < 0.5 else lr / 10
+                group["lr"] = base if progress < 0.5 else base / 10
         t_data = time.perf_counter()
         x, y = sampler()
         data_seconds += time.perf_counter() - t_data
