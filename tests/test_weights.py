@@ -52,9 +52,12 @@ def test_reported_set5_numbers_are_reproduced_and_beat_bicubic(path):
     reported = meta["test_metrics"]["Set5"]
     assert result["psnr"] == pytest.approx(reported["psnr"], abs=0.01)
     assert result["ssim"] == pytest.approx(reported["ssim"], abs=1e-4)
-    # A GAN trades PSNR for realism on purpose (chapter 07): it must still beat bicubic, but by no fixed margin.
-    margin = 0 if name == "srgan" else MARGIN[scale]
-    assert result["psnr"] > bench.run("bicubic", "Set5", scale)["psnr"] + margin
+    bicubic = bench.run("bicubic", "Set5", scale, metrics=("psnr", "ssim", "niqe"))
+    if name == "srgan":
+        # A GAN trades PSNR for realism on purpose (chapter 07): what it must beat bicubic in is naturalness.
+        assert bench.run(name, "Set5", scale, metrics=("psnr", "ssim", "niqe"))["niqe"] < bicubic["niqe"] - 1
+    else:
+        assert result["psnr"] > bicubic["psnr"] + MARGIN[scale]
 
 
 def test_srgan_trades_psnr_for_a_lower_niqe_than_the_srresnet_it_started_from():
