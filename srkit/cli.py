@@ -66,8 +66,10 @@ def _bench(args) -> int:
     elif args.markdown:
         import datetime
         print(bench.format_markdown(results))
+        what = "PSNR dB / SSIM on Y, shave = scale" + (" / NIQE on RGB, lower is more natural" if "niqe" in metrics
+                                                        else "")
         print(f"\nMeasured {datetime.date.today().isoformat()} on {_hardware()} by `srkit {shlex.join(args.argv)}`"
-              " (PSNR dB / SSIM on Y, shave = scale).")
+              f" ({what}).")
     elif single and "psnr" in results[0]:
         print(bench.format_table(results[0]))
     else:
