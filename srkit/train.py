@@ -27,7 +27,7 @@ from .metrics import psnr
 from .resize import imresize, modcrop
 
 __all__ = ["PatchSampler", "to_y_pairs", "to_rgb_pairs", "to_pairs", "fit", "evaluate", "gan_step", "fit_gan",
-           "evaluate_niqe"]
+           "evaluate_gan"]
 
 
 def to_y_pairs(images: dict, scale: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -97,6 +97,14 @@ class PatchSampler:
         self.rng.bit_generator.state = state
 
 
+def _predict(model: nn.Module, lr: np.ndarray, device) -> np.ndarray:
+    """The model's output for one Y ``(H, W)`` or RGB ``(H, W, 3)`` image, rounded to 8 bits, on [0, 1]."""
+    x = torch.from_numpy(lr)[None, None] if lr.ndim == 2 else torch.from_numpy(lr).permute(2, 0, 1)[None]
+    sr = model(x.to(device))[0].clamp(0, 1).cpu().numpy()
+    sr = sr[0] if lr.ndim == 2 else sr.transpose(1, 2, 0)
+    return np.round(sr * 255) / 255
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, pairs, scale: int, device) -> float:
     """Mean PSNR (Y, shave = scale, output rounded to 8 bits as in the papers) over ``[(lr, hr), ...]``.
@@ -104,12 +112,7 @@ def evaluate(model: nn.Module, pairs, scale: int, device) -> float:
     Pairs are Y ``(H, W)`` or RGB ``(H, W, 3)`` (measured on the Y of the RGB output, as the protocol says).
     """
     model.eval()
-    values = []
-    for lr, hr in pairs:
-        x = torch.from_numpy(lr)[None, None] if lr.ndim == 2 else torch.from_numpy(lr).permute(2, 0, 1)[None]
-        sr = model(x.to(device))[0].clamp(0, 1).cpu().numpy()
-        sr = sr[0] if lr.ndim == 2 else sr.transpose(1, 2, 0)
-        values.append(psnr(np.round(sr * 255) / 255, hr.astype(np.float64), crop_border=scale))
+    values = [psnr(_predict(model, lr, device), hr.astype(np.float64), crop_border=scale) for lr, hr in pairs]
     model.train()
     return float(np.mean(values))
 
@@ -292,20 +295,22 @@ def gan_step(generator: nn.Module, discriminator: nn.Module, opt_g, opt_d, lr: t
 
 
 @torch.no_grad()
-def evaluate_niqe(model: nn.Module, pairs, device) -> float:
-    """Mean NIQE (lower looks more natural) of the model's outputs for ``[(lr_rgb, hr_rgb), ...]``, over the
-    images of at least 192x192 HR pixels (NIQE fits a covariance to 96x96 patches; smaller images have too few);
-    ``nan`` when there are none."""
+def evaluate_gan(model: nn.Module, pairs, scale: int, device) -> tuple[float, float]:
+    """``(mean PSNR, mean NIQE)`` of the model's outputs for RGB ``[(lr, hr), ...]``, each output computed once.
+
+    PSNR as :func:`evaluate`; NIQE (lower looks more natural) over the images of at least 192x192 HR pixels only
+    (NIQE fits a covariance to 96x96 patches; smaller images have too few), ``nan`` when there are none.
+    """
     from .niqe import PATCH, niqe
     model.eval()
-    values = []
+    psnrs, niqes = [], []
     for lr, hr in pairs:
-        if min(hr.shape[:2]) < 2 * PATCH:
-            continue
-        sr = model(torch.from_numpy(lr).permute(2, 0, 1)[None].to(device))[0].clamp(0, 1)
-        values.append(niqe(np.round(sr.permute(1, 2, 0).cpu().numpy() * 255).astype(np.uint8)))
+        sr = _predict(model, lr, device)
+        psnrs.append(psnr(sr, hr.astype(np.float64), crop_border=scale))
+        if min(hr.shape[:2]) >= 2 * PATCH:
+            niqes.append(niqe(np.round(sr * 255).astype(np.uint8)))
     model.train()
-    return float(np.mean(values)) if values else float("nan")
+    return float(np.mean(psnrs)), float(np.mean(niqes)) if niqes else float("nan")
 
 
 def fit_gan(generator: nn.Module, discriminator: nn.Module, train_pairs, val_pairs, scale: int, *,
@@ -360,8 +365,8 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module, train_pairs, val_pai
         log(f"resumed from {checkpoint} at step {start_step}")
     if start_step == 0:                       # where the generator starts: the reference for max_psnr_drop
         history["val_step"].append(0)
-        history["val_psnr"].append(evaluate(generator, val_pairs, scale, device))
-        history["val_niqe"].append(evaluate_niqe(generator, val_pairs, device))
+        for key, value in zip(("val_psnr", "val_niqe"), evaluate_gan(generator, val_pairs, scale, device)):
+            history[key].append(value)
         history["best_step"], history["best_niqe"] = 0, history["val_niqe"][0]
         log(f"start: val {history['val_psnr'][0]:.3f} dB, NIQE {history['val_niqe'][0]:.2f}")
     prior_seconds, prior_data = history.get("seconds", 0.0), history.get("data_seconds", 0.0)
@@ -385,8 +390,8 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module, train_pairs, val_pai
                 history[k].append(float(np.mean(running[k])))
                 running[k] = []
             history["val_step"].append(step)
-            history["val_psnr"].append(evaluate(generator, val_pairs, scale, device))
-            history["val_niqe"].append(evaluate_niqe(generator, val_pairs, device))
+            for key, value in zip(("val_psnr", "val_niqe"), evaluate_gan(generator, val_pairs, scale, device)):
+                history[key].append(value)
             if (keep == "last" or (history["val_psnr"][-1] >= history["val_psnr"][0] - max_psnr_drop
                                    and history["val_niqe"][-1] < history["best_niqe"])):
                 history["best_step"], history["best_niqe"] = step, history["val_niqe"][-1]

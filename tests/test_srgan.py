@@ -122,7 +122,7 @@ def rgb_pairs():
 
 
 def test_rgb_pairs_and_patches(rgb_pairs):
-    (lr, hr), _ = rgb_pairs[0][0], None
+    lr, hr = rgb_pairs[0][0]
     assert lr.shape == (48, 48, 3) and hr.shape == (192, 192, 3) and lr.dtype == np.float32
     assert np.abs(lr * 255 - imresize(modcrop(srkit.sample_images(["astronaut"])["astronaut"][:192, :192], 4),
                                       0.25)).max() < 1e-3

@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from .srresnet import upsample_factors
+from .srresnet import upsample_factors, upsampler
 
 
 class EDSRBlock(nn.Module):
@@ -41,14 +41,11 @@ class EDSR(nn.Module):
         self.head = nn.Conv2d(3, n_feats, 3, padding=1)
         self.blocks = nn.Sequential(*[EDSRBlock(n_feats, res_scale) for _ in range(n_blocks)],
                                     nn.Conv2d(n_feats, n_feats, 3, padding=1))
-        ups: list[nn.Module] = []
-        for f in upsample_factors(scale):
-            ups += [nn.Conv2d(n_feats, n_feats * f * f, 3, padding=1), nn.PixelShuffle(f)]
-        self.upsample = nn.Sequential(*ups)
+        self.upsample = upsampler(scale, n_feats, prelu=False)
         self.tail = nn.Conv2d(n_feats, 3, 3, padding=1)
         with torch.no_grad():
             self.tail.weight.mul_(0.1)
-        self.receptive_radius = 1 + 2 * n_blocks + 1 + len(ups) // 2 + 1
+        self.receptive_radius = 1 + 2 * n_blocks + 1 + len(upsample_factors(scale)) + 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         head = self.head(x)

@@ -48,12 +48,14 @@ def upsample_factors(scale: int) -> list[int]:
     return factors
 
 
-def _upsample_stages(scale: int, channels: int) -> list[nn.Module]:
-    """Sub-pixel stages: conv to ``f*f`` times the channels, ``PixelShuffle(f)``, PReLU, for each factor ``f``."""
+def upsampler(scale: int, channels: int, prelu: bool = True) -> nn.Sequential:
+    """Sub-pixel stages: conv3x3 to ``f*f`` times the channels, ``PixelShuffle(f)`` (and PReLU, as SRResNet; EDSR
+    and RCAN have none) for each factor ``f`` of :func:`upsample_factors`."""
     layers: list[nn.Module] = []
     for f in upsample_factors(scale):
-        layers += [nn.Conv2d(channels, channels * f * f, 3, padding=1), nn.PixelShuffle(f), nn.PReLU(channels)]
-    return layers
+        layers += [nn.Conv2d(channels, channels * f * f, 3, padding=1), nn.PixelShuffle(f)]
+        layers += [nn.PReLU(channels)] if prelu else []
+    return nn.Sequential(*layers)
 
 
 class SRResNet(nn.Module):
@@ -63,12 +65,12 @@ class SRResNet(nn.Module):
         self.head = nn.Sequential(nn.Conv2d(3, n_feats, 9, padding=4), nn.PReLU(n_feats))       # (N, 64, h, w)
         self.blocks = nn.Sequential(*[ResidualBlock(n_feats) for _ in range(n_blocks)])          # (N, 64, h, w)
         self.fuse = nn.Sequential(nn.Conv2d(n_feats, n_feats, 3, padding=1), nn.BatchNorm2d(n_feats))
-        self.upsample = nn.Sequential(*_upsample_stages(scale, n_feats))                        # (N, 64, sh, sw)
+        self.upsample = upsampler(scale, n_feats)                                                 # (N, 64, sh, sw)
         self.tail = nn.Conv2d(n_feats, 3, 9, padding=4)                                          # (N, 3, sh, sw)
         with torch.no_grad():
             self.tail.weight.mul_(0.1)
         # How far an output pixel sees, in LR pixels (srkit.upscale's tiles overlap by at least this much).
-        self.receptive_radius = 4 + 2 * n_blocks + 1 + len(self.upsample) // 3 + 4
+        self.receptive_radius = 4 + 2 * n_blocks + 1 + len(upsample_factors(scale)) + 4
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         head = self.head(x)
