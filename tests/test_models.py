@@ -11,7 +11,7 @@ import torch
 import srkit
 from srkit.models import (VARIANTS, count_macs, get_model, init_from, input_channels, list_models, load_weights,
                           save_weights)
-from srkit.train import PatchSampler, fit, to_y_pairs
+from srkit.train import PatchSampler, fit, to_pairs, to_y_pairs
 from srkit.upscale import run_tiled, upscale
 
 # Weight counts (biases and PReLU slopes excluded) from the papers: SRCNN TPAMI 2016 Sec. 4.3, FSRCNN Table 1.
@@ -102,6 +102,39 @@ def test_runs_on_cuda(name):
     model = get_model(name, scale=3, device="cuda")
     c = input_channels(model)
     assert model(torch.rand(1, c, 16, 16, device="cuda")).shape == (1, c, 48, 48)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.parametrize("name", list_models())
+def test_cuda_matches_cpu(name, monkeypatch):
+    """Same weights, same input: CUDA and CPU agree (cuDNN's TF32 off: float32 against float32)."""
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+    torch.manual_seed(0)
+    model = get_model(name, scale=4).eval()
+    c = input_channels(model)
+    x = torch.rand(2, c, 13, 17)
+    with torch.no_grad():
+        expected = model(x)
+        got = model.to("cuda")(x.to("cuda")).cpu()
+    assert got.shape == expected.shape == (2, c, 52, 68)
+    assert torch.allclose(got, expected, atol=1e-4, rtol=1e-4), (got - expected).abs().max()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.parametrize("name,scale,tile", [("fsrcnn", 3, 40), ("espcn", 4, 40), ("srresnet", 4, 96)])
+def test_cuda_upscale_and_training(name, scale, tile, monkeypatch):
+    """The shipped weights upscale the same on CUDA as on the CPU (tiled or not), and a training step runs."""
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+    image = srkit.sample_images(["chelsea"])["chelsea"][:90, :110]
+    on_cpu = upscale(image, name, scale=scale, device="cpu")
+    on_gpu = upscale(image, name, scale=scale, device="cuda", tile=tile)
+    assert on_gpu.shape == on_cpu.shape
+    assert np.abs(on_gpu.astype(int) - on_cpu.astype(int)).max() <= 1     # rounding of float32 sums only
+    model = get_model(name, scale=scale)
+    c = input_channels(model)
+    pairs = to_pairs({"chelsea": image}, scale, c)
+    history = fit(model, pairs, pairs, scale, steps=3, batch_size=2, patch=12, val_every=3, device="cuda")
+    assert next(model.parameters()).device.type == "cuda" and np.isfinite(history["loss"][-1])
 
 
 @pytest.fixture(scope="module")
