@@ -165,9 +165,11 @@ def test_fit_lowers_the_loss_and_keeps_the_best_weights(tiny_pairs, tmp_path):
     assert (tmp_path / "ck.safetensors").is_file() and (tmp_path / "ck.json").is_file()
 
 
-def test_resume_continues_where_a_killed_run_stopped(tiny_pairs, tmp_path):
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_resume_continues_where_a_killed_run_stopped(tiny_pairs, tmp_path, prefetch):
     train_pairs, val_pairs = tiny_pairs
-    kw = dict(batch_size=4, patch=10, lr=1e-3, val_every=10, checkpoint_every=10, log=lambda *_: None, seed=3)
+    kw = dict(batch_size=4, patch=10, lr=1e-3, val_every=10, checkpoint_every=10, log=lambda *_: None, seed=3,
+              prefetch=prefetch)
     straight = get_model("fsrcnn", scale=2, d=8, s=4, m=1)
     torch.manual_seed(0)
     straight.load_state_dict(get_model("fsrcnn", scale=2, d=8, s=4, m=1).state_dict())
@@ -191,6 +193,55 @@ def test_resume_continues_where_a_killed_run_stopped(tiny_pairs, tmp_path):
     fit(resumed, train_pairs, val_pairs, 2, steps=20, checkpoint=tmp_path / "b.safetensors", resume=True, **kw)
     for k, v in straight.state_dict().items():
         assert torch.allclose(v, resumed.state_dict()[k], atol=1e-6), k
+
+
+def test_prefetching_gives_the_same_training_and_stops_its_thread(tiny_pairs):
+    """The background sampler hands out the same batches in the same order: bit-identical weights and history."""
+    import threading
+    train_pairs, val_pairs = tiny_pairs
+    runs = []
+    for prefetch in (False, True):
+        torch.manual_seed(0)
+        model = get_model("espcn", scale=2)
+        threads = threading.active_count()
+        history = fit(model, train_pairs, val_pairs, 2, steps=12, batch_size=4, patch=10, val_every=6, seed=5,
+                      log=lambda *_: None, prefetch=prefetch)
+        assert threading.active_count() == threads            # the prefetch thread is joined, not left behind
+        runs.append((model.state_dict(), history))
+    (a, ha), (b, hb) = runs
+    assert all(torch.equal(v, b[k]) for k, v in a.items())
+    assert ha["loss"] == hb["loss"] and ha["val_psnr"] == hb["val_psnr"]
+
+
+def test_prefetcher_keeps_the_sampler_state_and_raises_its_errors(tiny_pairs):
+    from srkit.train import Prefetcher
+    plain, ahead = PatchSampler(tiny_pairs[0], 2, 10, 3, seed=1), PatchSampler(tiny_pairs[0], 2, 10, 3, seed=1)
+    prefetcher = Prefetcher(ahead, depth=3)
+    try:
+        for _ in range(5):
+            x, y = prefetcher()
+            x0, y0 = plain()
+            assert torch.equal(x, x0) and torch.equal(y, y0)
+            assert prefetcher.state() == plain.state()      # the state after the batch handed out, not the thread's
+    finally:
+        prefetcher.close()
+
+    class BreaksOnThirdBatch(PatchSampler):
+        calls = 0
+
+        def __call__(self):
+            self.calls += 1
+            if self.calls == 3:
+                raise ValueError("the third batch is broken")
+            return super().__call__()
+
+    failing = Prefetcher(BreaksOnThirdBatch(tiny_pairs[0], 2, 10, 3, seed=1))
+    try:
+        failing(), failing()                                  # two good batches, then the sampler's own error
+        with pytest.raises(ValueError, match="third batch"):
+            failing()
+    finally:
+        failing.close()
 
 
 def test_train_only_last_freezes_the_rest(tiny_pairs):

@@ -153,8 +153,9 @@ def test_the_discriminator_learns_and_the_generator_learns_to_fool_it(rgb_pairs)
     assert all(torch.equal(d_before[k], d.state_dict()[k]) for k, _ in d.named_parameters())
 
 
-def test_fit_gan_resumes_exactly_and_takes_a_vgg_content_loss(rgb_pairs, tmp_path):
-    kw = dict(batch_size=2, patch=12, val_every=2, checkpoint_every=2, log=lambda *_: None, seed=1)
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_fit_gan_resumes_exactly_and_takes_a_vgg_content_loss(rgb_pairs, tmp_path, prefetch):
+    kw = dict(batch_size=2, patch=12, val_every=2, checkpoint_every=2, log=lambda *_: None, seed=1, prefetch=prefetch)
 
     def nets():
         torch.manual_seed(0)
