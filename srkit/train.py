@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from contextlib import contextmanager
 import queue
 import threading
 import time
@@ -150,12 +151,25 @@ class Prefetcher:
         self._thread.join()
 
 
+@contextmanager
 def _batches(sampler: PatchSampler, device: torch.device, prefetch: bool | None):
     """The batch source of a training loop: the sampler itself, or a :class:`Prefetcher` around it (by default
-    on CUDA only: on a CPU the thread would compete with the training for the same cores)."""
-    if prefetch is None:
-        prefetch = device.type == "cuda"
-    return Prefetcher(sampler, pin=device.type == "cuda") if prefetch else sampler
+    on CUDA only: on a CPU the thread would compete with the training for the same cores), closed on exit."""
+    if not (device.type == "cuda" if prefetch is None else prefetch):
+        yield sampler
+        return
+    prefetcher = Prefetcher(sampler, pin=device.type == "cuda")
+    try:
+        yield prefetcher
+    finally:
+        prefetcher.close()
+
+
+def _finish(net: nn.Module, best_state: dict, history: dict, seconds: float, data_seconds: float) -> dict:
+    """End of a training loop: the kept weights back into ``net``, and the time over all sessions of the run."""
+    net.load_state_dict(best_state)
+    history["seconds"], history["data_seconds"] = seconds, data_seconds
+    return history
 
 
 def _predict(model: nn.Module, lr: np.ndarray, device) -> np.ndarray:
@@ -294,8 +308,7 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
     prior_seconds, prior_data = history.get("seconds", 0.0), history.get("data_seconds", 0.0)   # earlier sessions
     progress = start_progress = history.get("progress", start_step / steps)
     t0, data_seconds, running = time.perf_counter(), 0.0, []
-    batches = _batches(sampler, device, prefetch)
-    try:
+    with _batches(sampler, device, prefetch) as batches:
         for step in range(start_step + 1, steps + 1):
             progress = _progress(step, steps, minutes, t0, start_progress)
             for group in optimizer.param_groups:
@@ -330,13 +343,7 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
             if out_of_time:
                 log(f"stopping after {minutes} minutes at step {step}")
                 break
-    finally:
-        if isinstance(batches, Prefetcher):
-            batches.close()
-    model.load_state_dict(best_state)
-    history["seconds"] = prior_seconds + time.perf_counter() - t0       # over all sessions of a resumed run
-    history["data_seconds"] = prior_data + data_seconds
-    return history
+    return _finish(model, best_state, history, prior_seconds + time.perf_counter() - t0, prior_data + data_seconds)
 
 
 # --- SRGAN: a generator and a discriminator trained against each other (chapter 07) -----------------------------
@@ -446,8 +453,7 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module, train_pairs, val_pai
     prior_seconds, prior_data = history.get("seconds", 0.0), history.get("data_seconds", 0.0)
     start_progress = history.get("progress", start_step / steps)
     t0, data_seconds, running = time.perf_counter(), 0.0, {k: [] for k in keys}
-    batches = _batches(sampler, device, prefetch)
-    try:
+    with _batches(sampler, device, prefetch) as batches:
         for step in range(start_step + 1, steps + 1):
             progress = _progress(step, steps, minutes, t0, start_progress)
             for opt, base in ((opt_g, lr), (opt_d, lr_d)):
@@ -485,10 +491,5 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module, train_pairs, val_pai
             if out_of_time:
                 log(f"stopping after {minutes} minutes at step {step}")
                 break
-    finally:
-        if isinstance(batches, Prefetcher):
-            batches.close()
-    generator.load_state_dict(best_state)
-    history["seconds"] = prior_seconds + time.perf_counter() - t0
-    history["data_seconds"] = prior_data + data_seconds
-    return history
+    return _finish(generator, best_state, history, prior_seconds + time.perf_counter() - t0,
+                   prior_data + data_seconds)
