@@ -88,7 +88,7 @@ def mark_verified(src: Path) -> int:
         with Image.open(path) as image:
             if _pixels_sha(image) != entry["pixels"]:
                 raise RuntimeError(f"{path}: its pixels are not the original's; run `unpack` again")
-        datasets._verified.add((path, entry["sha256"]))
+        datasets.mark_verified(path, entry["sha256"])
     return len(manifest)
 
 
