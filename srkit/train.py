@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 import math
-from contextlib import contextmanager
 import queue
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np

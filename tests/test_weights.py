@@ -87,3 +87,28 @@ def test_srgan_trades_psnr_for_a_lower_niqe_than_the_srresnet_it_started_from():
     gan_meta = json.loads((WEIGHTS / "srgan_x4.json").read_text())
     srresnet_sha = hashlib.sha256((WEIGHTS / "srresnet_x4.safetensors").read_bytes()).hexdigest()
     assert gan_meta["init_from"]["sha256"] == srresnet_sha       # it started from the shipped SRResNet
+
+
+def test_readme_networks_table_shows_the_numbers_the_jsons_recorded():
+    """The README's table of shipped networks is copied from the JSONs' `test_metrics`: a retrained model whose
+    row was not updated fails here."""
+    lines = (WEIGHTS.parents[1] / "README.md").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| Method | parameters | Set5 x2 |"))
+    rows = {}
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        rows[cells[0]] = cells
+    recorded = [p for p in sorted(WEIGHTS.glob("*.json")) if "test_metrics" in json.loads(p.read_text())]
+    assert {name_and_scale(p)[0] for p in recorded} <= set(rows)
+    for path in recorded:
+        meta, (name, scale) = json.loads(path.read_text()), name_and_scale(path)
+        row = rows[name]
+        for dataset, first_column in (("Set5", 2), ("Set14", 5)):
+            m = meta["test_metrics"][dataset]
+            assert row[first_column + scale - 2] == f"{m['psnr']:.2f} / {m['ssim']:.4f}", (path.name, dataset)
+        if scale == 4:
+            assert row[8] == f"{meta['test_metrics']['Set5']['niqe']:.2f}", path.name
+        if "num_params" in meta:
+            assert f"{meta['num_params']:,}" in row[1].split(" / "), path.name

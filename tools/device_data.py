@@ -46,11 +46,12 @@ def pack(out: Path, datasets=TRAIN_SETS, limit: int | None = None) -> list[dict]
             image.load()
             copy = out / name / f"{file}.webp"
             image.save(copy, lossless=True, quality=60, method=4)
+            pixels = _pixels_sha(image)
             with Image.open(copy) as back:
-                if _pixels_sha(back.convert(image.mode)) != _pixels_sha(image):
+                if _pixels_sha(back.convert(image.mode)) != pixels:
                     raise RuntimeError(f"{copy}: the WebP copy does not hold the same pixels as {path}")
             manifest.append({"dataset": name, "file": file, "sha256": sha, "mode": image.mode,
-                             "format": image.format, "pixels": _pixels_sha(image)})
+                             "format": image.format, "pixels": pixels})
     (out / "manifest.json").write_text(json.dumps(manifest, indent=0))
     return manifest
 
