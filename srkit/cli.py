@@ -4,6 +4,7 @@ Examples::
 
     srkit bench --method bicubic --dataset Set5 --scale 4
     srkit bench --methods nearest,bicubic --datasets Set5,Set14 --scale 4 --json
+    srkit bench --dataset BSD100 --offline       # report BSD100 as missing rather than download it
     srkit upscale photo.png -o photo_x4.png -s 4 -m bicubic
     srkit download Set14
 """
@@ -11,6 +12,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shlex
 import sys
@@ -26,7 +28,7 @@ def _bench(args) -> int:
     from tqdm.auto import tqdm
 
     from . import bench
-    from .datasets import DataUnavailableError
+    from .datasets import DataUnavailableError, offline
 
     methods = _split(args.methods or args.method)
     datasets = _split(args.datasets or args.dataset)
@@ -49,8 +51,9 @@ def _bench(args) -> int:
             results.append({**row, "missing": missing[dataset]})
             continue
         try:
-            result = bench.run(method, dataset, args.scale, progress=single and not args.json and sys.stderr.isatty(),
-                               metrics=metrics)
+            with offline() if args.offline else contextlib.nullcontext():
+                result = bench.run(method, dataset, args.scale, progress=single and not args.json
+                                   and sys.stderr.isatty(), metrics=metrics)
         except DataUnavailableError as e:
             missing[dataset] = str(e)
             print(f"srkit bench: {dataset} skipped: {e}", file=sys.stderr)
@@ -324,6 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--scale", "-s", type=_scale, default=4)
     b.add_argument("--metrics", default="psnr,ssim", help="psnr,ssim and optionally niqe (no-reference, lower "
                    "looks more natural)")
+    b.add_argument("--offline", action="store_true", help="never download: report a dataset that is not on disk "
+                   "as missing (as SRKIT_OFFLINE=1 does)")
     out = b.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print JSON (a list when several results)")
     out.add_argument("--markdown", action="store_true", help="print one Markdown table")

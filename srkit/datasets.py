@@ -6,7 +6,9 @@ cache folder (``pooch.os_cache("srkit")``). Its layout is ``<root>/<dataset>/<fi
 dataset with its sha256 and a public download address pinned to a commit. A file that is present and
 has the right checksum is used as it is; otherwise it is downloaded (with a progress bar) by pooch,
 which checks the sha256; if that fails (offline), :class:`DataUnavailableError` says what to download
-and where to put it.
+and where to put it. Downloads can be switched off: the ``SRKIT_OFFLINE=1`` environment variable, or
+``with datasets.offline():`` (``srkit bench --offline``) makes a missing file an immediate
+:class:`DataUnavailableError`, without a network request.
 
 ``sample_images()`` needs no download at all: scikit-image's bundled samples plus the synthetic test
 images that srkit draws itself (:mod:`srkit.synthetic`, saved in the repository's ``data/`` folder).
@@ -17,6 +19,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -26,8 +29,8 @@ import numpy as np
 from .io import load_image
 from .resize import imresize, modcrop
 
-__all__ = ["DATASETS", "DataUnavailableError", "data_dir", "fetch", "is_available", "load_dataset", "lr_hr_pairs",
-           "sample_images", "train_val_split", "Pair"]
+__all__ = ["DATASETS", "DataUnavailableError", "data_dir", "downloads_allowed", "fetch", "is_available",
+           "load_dataset", "lr_hr_pairs", "offline", "sample_images", "train_val_split", "Pair"]
 
 # Test sets (report only, never used to choose anything) and training sets.
 DATASETS = {"Set5": "test", "Set14": "test", "BSD100": "test", "Urban100": "test", "T91": "train", "BSD200": "train"}
@@ -114,7 +117,38 @@ def fetch(name: str, progress: bool = True) -> list[Path]:
     return paths
 
 
+_offline_depth = 0   # > 0 inside ``with offline():``
+
+
+@contextmanager
+def offline():
+    """Within this block, a dataset file that is not on disk raises :class:`DataUnavailableError` at once,
+    instead of being downloaded. The ``SRKIT_OFFLINE=1`` environment variable does the same everywhere."""
+    global _offline_depth
+    _offline_depth += 1
+    try:
+        yield
+    finally:
+        _offline_depth -= 1
+
+
+def downloads_allowed() -> bool:
+    """False inside ``with offline():`` or when ``SRKIT_OFFLINE`` is set to anything but ``""``/``"0"``."""
+    return _offline_depth == 0 and os.environ.get("SRKIT_OFFLINE", "") in ("", "0")
+
+
+def _unavailable(name: str, file: str, root: Path, why: str) -> DataUnavailableError:
+    return DataUnavailableError(
+        f"{name} is not available: {root / file} is missing or its sha256 is wrong, and {why}.\n"
+        f"Either connect to the internet and run `srkit download {name}`, or put the {len(registry()[name])} "
+        f"files of {name} (names and sha256 in srkit/registry.tsv) into {root}/, or point the SRKIT_DATA "
+        f"environment variable at a folder that holds {name}/.")
+
+
 def _download(name, file, sha, url, root, progress):
+    if not downloads_allowed():
+        raise _unavailable(name, file, root, "downloads are switched off (SRKIT_OFFLINE=1, `--offline` or "
+                                             "`datasets.offline()`)")
     import pooch
     created = not root.exists()
     try:
@@ -124,12 +158,7 @@ def _download(name, file, sha, url, root, progress):
     except Exception as e:  # network, permissions or checksum: all end in the same advice
         if created and root.is_dir() and not any(root.iterdir()):
             root.rmdir()         # leave the data folder as it was
-        raise DataUnavailableError(
-            f"{name} is not available: {root / file} is missing or its sha256 is wrong, and downloading "
-            f"it failed ({type(e).__name__}: {str(e)[:200]}).\n"
-            f"Either connect to the internet and run `srkit download {name}`, or put the {len(registry()[name])} "
-            f"files of {name} (names and sha256 in srkit/registry.tsv) into {root}/, or point the SRKIT_DATA "
-            f"environment variable at a folder that holds {name}/.") from None
+        raise _unavailable(name, file, root, f"downloading it failed ({type(e).__name__}: {str(e)[:200]})") from None
 
 
 def load_dataset(name: str, scale: int | None = None, progress: bool = True) -> dict[str, np.ndarray]:

@@ -44,6 +44,18 @@ def test_bench_reports_missing_dataset_and_goes_on(capsys, monkeypatch, tmp_path
     assert "missing" in captured.out and "srkit download Set5" in captured.err
 
 
+def test_bench_offline_reports_a_missing_dataset_without_a_request(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("SRKIT_DATA", str(tmp_path))
+    import pooch
+
+    def no_request(*args, **kwargs):
+        raise AssertionError("srkit bench --offline tried to download")
+    monkeypatch.setattr(pooch, "retrieve", no_request)
+    assert main(["bench", "--dataset", "BSD100", "--scale", "4", "--offline"]) == 1
+    err = capsys.readouterr().err
+    assert "BSD100 skipped" in err and "downloads are switched off" in err and "srkit download BSD100" in err
+
+
 def test_bench_rejects_unknown_method(capsys):
     assert main(["bench", "--method", "magic"]) == 2
     assert "unknown method" in capsys.readouterr().err

@@ -52,6 +52,37 @@ def test_offline_error_says_what_to_do(monkeypatch, tmp_path):
     assert "srkit download Set5" in message and str(tmp_path) in message and "SRKIT_DATA" in message
 
 
+def _no_request(*args, **kwargs):
+    raise AssertionError("a download was attempted while downloads are switched off")
+
+
+def test_offline_block_and_environment_never_request_the_network(monkeypatch, tmp_path):
+    monkeypatch.setenv("SRKIT_DATA", str(tmp_path))
+    import pooch
+    monkeypatch.setattr(pooch, "retrieve", _no_request)
+    assert datasets.downloads_allowed()
+    with datasets.offline():
+        assert not datasets.downloads_allowed()
+        with pytest.raises(datasets.DataUnavailableError, match="downloads are switched off") as info:
+            srkit.load_dataset("Set5", progress=False)
+    assert "srkit download Set5" in str(info.value) and str(tmp_path) in str(info.value)
+    assert datasets.downloads_allowed()           # the block restores the default
+    assert not (tmp_path / "Set5").exists()       # and created nothing
+    monkeypatch.setenv("SRKIT_OFFLINE", "1")
+    assert not datasets.downloads_allowed()
+    with pytest.raises(datasets.DataUnavailableError, match="SRKIT_OFFLINE"):
+        datasets.fetch("Set14", progress=False)
+    monkeypatch.setenv("SRKIT_OFFLINE", "0")
+    assert datasets.downloads_allowed()
+
+
+def test_offline_still_uses_files_on_disk(monkeypatch):
+    monkeypatch.setenv("SRKIT_OFFLINE", "1")
+    if not datasets.is_available("Set5"):
+        pytest.skip("Set5 is not in $SRKIT_DATA")
+    assert len(srkit.load_dataset("Set5", progress=False)) == 5
+
+
 def test_corrupt_file_is_not_used(monkeypatch, tmp_path):
     monkeypatch.setenv("SRKIT_DATA", str(tmp_path))
     (tmp_path / "Set5").mkdir()
