@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shlex
 from functools import lru_cache
 
 import pytest
 
 from srkit import bench
+from srkit.cli import build_parser
 from srkit.models import MODELS, WEIGHTS, get_model
 
 TEST_SETS = ("Set5", "Set14", "BSD100", "Urban100")
@@ -35,7 +37,8 @@ def test_provenance(path):
     meta = json.loads(path.read_text())
     name, scale = name_and_scale(path)
     assert "interim" not in meta, "a development copy, not trained weights"
-    assert meta["command"].startswith(f"srkit train --model {name} --scale {scale} ")
+    args = build_parser().parse_args(shlex.split(meta["command"])[1:])   # the command as srkit would read it
+    assert meta["command"].startswith("srkit train ") and (args.model, args.scale) == (name, scale)
     assert all(c.startswith("srkit train ") for c in meta["commands"]) and meta["commands"][-1] == meta["command"]
     assert set(meta["data"].split(",")) <= {"T91", "BSD200"}
     assert not any(image.split("/")[0] in TEST_SETS for image in meta["validation"]["images"])

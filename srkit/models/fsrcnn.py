@@ -10,7 +10,8 @@ deconvolution are shared across scales: the paper trains x3, then fine-tunes onl
 (``srkit train --init-from fsrcnn_x3 --train-only last``).
 
 How we deviate from the paper: the deconvolution's padding gives exactly ``scale`` times the input size for
-any input (``output_padding = scale - 1``); Adam instead of SGD.
+any input (``output_padding = scale - 1``); Adam instead of SGD; the shipped x2 and x4 weights, after that
+transfer, were fine-tuned whole at their own scale (``srkit/weights/README.md``).
 """
 
 from __future__ import annotations
