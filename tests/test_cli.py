@@ -112,6 +112,15 @@ def test_train_sparse_command_writes_weights_json_and_log(tmp_path, capsys):
     assert "validation x2" in (tmp_path / "tiny_x2.log").read_text()
     from srkit.sparse import SparseSR
     assert SparseSR.load(out).scale == 2
+    # The same command again would throw the finished run away: refused, the files untouched, unless --force.
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    again = ["train", "--model", "sparse", "--scale", "2", "--data", "T91", "--atoms", "16", "--patches", "2000",
+             "--out", str(out)]
+    assert main(again) == 2
+    assert "tiny_x2.safetensors already exists" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert main([*again, "--force"]) == 0
+    assert json.loads((tmp_path / "tiny_x2.json").read_text())["command"].endswith("--force")
 
 
 def test_train_refuses_test_sets_and_unknown_models(tmp_path, capsys):

@@ -12,7 +12,7 @@ import pytest
 
 from srkit import bench
 from srkit.cli import build_parser
-from srkit.models import MODELS, WEIGHTS, get_model
+from srkit.models import MODELS, WEIGHTS, get_model, training_runs
 
 TEST_SETS = ("Set5", "Set14", "BSD100", "Urban100")
 SHIPPED = sorted(p for p in WEIGHTS.glob("*.json") if json.loads(p.read_text()).get("arch") in MODELS)
@@ -53,6 +53,21 @@ def test_provenance(path):
     assert not re.search(r"/(root|tmp|work|home)/", path.read_text()), "a path of the training machine"
     model = get_model(name, scale=scale, weights="default")
     assert sum(p.numel() for p in model.parameters()) == meta["num_params"]
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_training_runs_go_back_to_a_run_from_random_weights(path):
+    name, scale = name_and_scale(path)
+    runs = training_runs(name, scale)
+    assert runs[0] == json.loads(path.read_text())
+    assert all("--init-from" in run["commands"][-1] for run in runs[:-1])     # each started from the next one
+    assert not any("--init-from" in command for command in runs[-1]["commands"])
+    assert all(run["steps"] > 0 and run["train_seconds"] > 0 for run in runs)
+
+
+def test_training_runs_of_weights_that_are_not_shipped():
+    with pytest.raises(FileNotFoundError, match="no shipped weights for fsrcnn x5"):
+        training_runs("fsrcnn", 5)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])

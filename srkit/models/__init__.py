@@ -27,8 +27,8 @@ from .srcnn import SRCNN
 from .srresnet import SRResNet
 
 __all__ = ["MODELS", "VARIANTS", "count_macs", "init_from", "input_channels", "list_models", "get_model",
-           "save_weights", "load_weights", "weights_path", "SRCNN", "FSRCNN", "ESPCN", "SRResNet", "EDSR", "RCAN",
-           "Discriminator"]
+           "save_weights", "load_weights", "weights_path", "training_runs", "SRCNN", "FSRCNN", "ESPCN", "SRResNet",
+           "EDSR", "RCAN", "Discriminator"]
 
 MODELS: dict[str, type[nn.Module]] = {"srcnn": SRCNN, "fsrcnn": FSRCNN, "espcn": ESPCN, "srresnet": SRResNet,
                                       "edsr": EDSR, "rcan": RCAN}
@@ -53,6 +53,20 @@ def list_models() -> list[str]:
 
 def weights_path(name: str, scale: int) -> Path:
     return WEIGHTS / f"{name}_x{scale}.safetensors"
+
+
+def training_runs(name: str, scale: int) -> list[dict]:
+    """The training runs behind shipped weights, newest first: the run their JSON describes, then the run whose
+    weights it started from (``init_from``, written by ``srkit train --init-from``), and so on back to the first
+    run, which started from random weights. Each has ``commands`` (the last one is the run's own), ``steps`` and
+    ``train_seconds``."""
+    path = weights_path(name, scale).with_suffix(".json")
+    if not path.is_file():
+        raise FileNotFoundError(f"no shipped weights for {name} x{scale}: {path} is missing")
+    runs = [json.loads(path.read_text())]
+    while runs[-1].get("init_from"):
+        runs.append(runs[-1]["init_from"])
+    return runs
 
 
 def get_model(name: str, *, scale: int, weights: str | Path | None = None, device=None, **kwargs) -> nn.Module:
