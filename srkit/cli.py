@@ -128,10 +128,13 @@ def _train(args) -> int:
     out = Path(args.out)
     if not out.parent.is_dir():
         raise FileNotFoundError(f"output folder {out.parent} does not exist")
-    finished = [p for p in (out.with_suffix(".safetensors"), out.with_suffix(".log")) if p.exists()]
-    if finished and not (args.resume or args.force):      # hours of training must not vanish by a repeated command
-        print(f"srkit train: {finished[0]} already exists and a new run would replace it; choose another --out, "
-              "continue that run with --resume, or pass --force to replace it", file=sys.stderr)
+    finished = out.with_suffix(".safetensors")
+    checkpoint = Path(args.checkpoint or f"runs/{out.name}.ckpt.safetensors")
+    resumable = args.resume and args.model != "sparse" and checkpoint.is_file()
+    if finished.exists() and not (resumable or args.force):   # hours of training must not vanish by a repeated command
+        how = "" if args.model == "sparse" else f", continue it from {checkpoint} with --resume"
+        print(f"srkit train: {finished} already exists and a new run would replace it; choose another --out{how}, "
+              "or pass --force to replace it", file=sys.stderr)
         return 2
     command = "srkit " + shlex.join(args.argv)
     log_path = out.with_suffix(".log")
@@ -373,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--val-every", type=int, default=1000, help="network: validate and checkpoint every N steps")
     t.add_argument("--checkpoint", help="network: checkpoint file (default runs/<out name>.ckpt.safetensors)")
     t.add_argument("--resume", action="store_true", help="network: continue from the checkpoint")
-    t.add_argument("--force", action="store_true", help="replace the weights and log of an earlier run at --out")
+    t.add_argument("--force", action="store_true", help="replace the weights of an earlier run at --out")
     t.add_argument("--init-from", help="network: start from weights, e.g. fsrcnn_x3 (layers whose shape fits)")
     t.add_argument("--train-only", choices=["last"], help="network: train only the last layer")
     t.add_argument("--content", choices=["mse", "l1", "vgg"], default="mse", help="srgan: content loss (vgg needs "

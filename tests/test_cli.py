@@ -118,6 +118,7 @@ def test_train_sparse_command_writes_weights_json_and_log(tmp_path, capsys):
              "--out", str(out)]
     assert main(again) == 2
     assert "tiny_x2.safetensors already exists" in capsys.readouterr().err
+    assert main([*again, "--resume"]) == 2              # sparse coding has no checkpoint to continue from
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
     assert main([*again, "--force"]) == 0
     assert json.loads((tmp_path / "tiny_x2.json").read_text())["command"].endswith("--force")

@@ -60,7 +60,9 @@ def test_training_runs_go_back_to_a_run_from_random_weights(path):
     name, scale = name_and_scale(path)
     runs = training_runs(name, scale)
     assert runs[0] == json.loads(path.read_text())
-    assert all("--init-from" in run["commands"][-1] for run in runs[:-1])     # each started from the next one
+    parsed = [build_parser().parse_args(shlex.split(run["commands"][-1])[1:]) for run in runs]
+    for run, before in zip(parsed, parsed[1:]):          # each run started from the weights of the run before it
+        assert run.init_from == f"{before.model}_x{before.scale}", (run.init_from, before.model, before.scale)
     assert not any("--init-from" in command for command in runs[-1]["commands"])
     assert all(run["steps"] > 0 and run["train_seconds"] > 0 for run in runs)
 

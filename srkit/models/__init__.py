@@ -58,8 +58,8 @@ def weights_path(name: str, scale: int) -> Path:
 def training_runs(name: str, scale: int) -> list[dict]:
     """The training runs behind shipped weights, newest first: the run their JSON describes, then the run whose
     weights it started from (``init_from``, written by ``srkit train --init-from``), and so on back to the first
-    run, which started from random weights. Each has ``commands`` (the last one is the run's own), ``steps`` and
-    ``train_seconds``."""
+    run, which started from random weights. Each network run has ``commands`` (the last one is the run's own),
+    ``steps`` and ``train_seconds``."""
     path = weights_path(name, scale).with_suffix(".json")
     if not path.is_file():
         raise FileNotFoundError(f"no shipped weights for {name} x{scale}: {path} is missing")
