@@ -129,7 +129,7 @@ def _train(args) -> int:
     if not out.parent.is_dir():
         raise FileNotFoundError(f"output folder {out.parent} does not exist")
     finished = out.with_suffix(".safetensors")
-    checkpoint = Path(args.checkpoint or f"runs/{out.name}.ckpt.safetensors")
+    checkpoint = args.checkpoint = Path(args.checkpoint or f"runs/{out.name}.ckpt.safetensors")   # resolved once
     resumable = args.resume and args.model != "sparse" and checkpoint.is_file()
     if finished.exists() and not (resumable or args.force):   # hours of training must not vanish by a repeated command
         how = "" if args.model == "sparse" else f", continue it from {checkpoint} with --resume"
@@ -191,7 +191,7 @@ def _train_network(args, command: str, log) -> int:
         model, init_info = get_model(args.model, scale=args.scale, **args.model_args), None
     channels = input_channels(model)
     train_pairs, val_pairs = to_pairs(train_images, args.scale, channels), to_pairs(val_images, args.scale, channels)
-    checkpoint = Path(args.checkpoint or f"runs/{out.name}.ckpt.safetensors")
+    checkpoint = args.checkpoint                         # a Path: _train resolved its default
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     commands = [command]
     if args.resume and checkpoint.with_suffix(".json").is_file():   # a resumed run keeps the commands before it
