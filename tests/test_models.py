@@ -153,6 +153,31 @@ def test_sampler_gives_aligned_augmented_patches(tiny_pairs):
     assert (down[..., 2:-2, 2:-2] - lr.double()[..., 2:-2, 2:-2]).abs().max() < 0.05
 
 
+def test_sampler_patches_are_crops_in_all_eight_orientations():
+    """Every LR patch is a crop of its image turned by one of the 8 symmetries of the square, and its HR patch is
+    the matching crop turned the same way; over a batch of 64 every symmetry shows up."""
+    s, p = 2, 5
+    lrs = [np.arange(i * 1000, i * 1000 + h * w, dtype=np.float32).reshape(h, w) for i, (h, w) in
+           enumerate([(9, 12), (14, 7), (5, 5)])]
+    pairs = [(lr, lr.repeat(s, 0).repeat(s, 1)) for lr in lrs]     # HR pixel (Y, X) holds LR pixel (Y//s, X//s)
+    x, y = PatchSampler(pairs + [(np.zeros((4, 9), np.float32),) * 2], s, p, 64, seed=2)()
+    assert x.shape == (64, 1, p, p) and y.shape == (64, 1, p * s, p * s)
+    found = set()
+    for lr_patch, hr_patch in zip(x[:, 0].numpy(), y[:, 0].numpy()):
+        assert np.array_equal(hr_patch, lr_patch.repeat(s, 0).repeat(s, 1))          # aligned, same orientation
+        image = lrs[int(lr_patch.min()) // 1000]                                        # never the 4-row image
+        for o in range(8):                      # undo mirror then turn: the crop must sit in the image as it is
+            plain = np.rot90(lr_patch[:, ::-1] if o >= 4 else lr_patch, -(o % 4))
+            row, col = np.unravel_index(int(plain[0, 0]) % 1000, image.shape)
+            if image[row:row + p, col:col + p].shape == (p, p) and np.array_equal(
+                    image[row:row + p, col:col + p], plain):
+                found.add(o)
+                break
+        else:
+            raise AssertionError(f"patch is no turned crop of its image:\n{lr_patch}")
+    assert found == set(range(8))
+
+
 def test_fit_lowers_the_loss_and_keeps_the_best_weights(tiny_pairs, tmp_path):
     train_pairs, val_pairs = tiny_pairs
     model = get_model("espcn", scale=2)
