@@ -258,6 +258,19 @@ def _save_progress(path: Path, parts: dict, step: int, history: dict, progress: 
                                          "torch_rng": torch.get_rng_state().tolist()})
 
 
+def _can_resume(checkpoint: Path | None, resume: bool, log) -> bool:
+    """Whether a loop asked to ``resume`` has a checkpoint to continue from; without one it says so and starts at
+    step 0 (so that the same command can be relaunched after a crash, or the first time)."""
+    if not resume:
+        return False
+    if checkpoint is None:
+        raise ValueError("resume=True needs a checkpoint path to continue from")
+    if checkpoint.is_file() and checkpoint.with_suffix(".json").is_file():
+        return True
+    log(f"no checkpoint at {checkpoint} to resume from: starting at step 0")
+    return False
+
+
 def _cosine(lr: float, progress: float) -> float:
     """Cosine decay from ``lr`` to ``lr / 100`` over progress 0..1."""
     return lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
@@ -287,6 +300,8 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
     Returns ``{"step": [...], "loss": [...], "val_step": [...], "val_psnr": [...], "best_psnr", "best_step",
     "seconds", "data_seconds"}``; the model ends with the weights of ``best_step``. ``checkpoint_meta`` is
     written into the checkpoint's JSON as it is (``srkit train`` keeps the commands of a resumed run there).
+    ``resume=True`` continues from ``checkpoint`` (a log line says so when there is none yet, and the run starts
+    at step 0).
     ``prefetch`` draws batches on a background thread (:class:`Prefetcher`; default: on CUDA only); the result
     is the same either way.
     """
@@ -307,7 +322,7 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
     history = {"step": [], "loss": [], "val_step": [], "val_psnr": [], "best_psnr": -math.inf, "best_step": 0}
     start_step, checkpoint = 0, Path(checkpoint) if checkpoint else None
     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    if resume and checkpoint and checkpoint.is_file() and checkpoint.with_suffix(".json").is_file():
+    if _can_resume(checkpoint, resume, log):
         meta, plain = _load_checkpoint(checkpoint, {"model": model, "optim": optimizer, "best": None})
         best_state = plain["best"]
         start_step, history = meta["step"], meta["history"]
@@ -446,7 +461,7 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module, train_pairs, val_pai
     start_step, checkpoint = 0, Path(checkpoint) if checkpoint else None
     parts = {"generator": generator, "discriminator": discriminator, "optim_g": opt_g, "optim_d": opt_d}
     best_state = {k: v.detach().clone() for k, v in generator.state_dict().items()}
-    if resume and checkpoint and checkpoint.is_file() and checkpoint.with_suffix(".json").is_file():
+    if _can_resume(checkpoint, resume, log):
         meta, plain = _load_checkpoint(checkpoint, {**parts, "best": None})
         best_state = plain["best"]
         start_step, history = meta["step"], meta["history"]

@@ -220,6 +220,18 @@ def test_resume_continues_where_a_killed_run_stopped(tiny_pairs, tmp_path, prefe
         assert torch.allclose(v, resumed.state_dict()[k], atol=1e-6), k
 
 
+def test_resume_without_a_checkpoint_says_so_and_without_a_path_is_refused(tiny_pairs, tmp_path):
+    train_pairs, val_pairs = tiny_pairs
+    lines = []
+    kw = dict(steps=2, batch_size=2, patch=10, val_every=2, resume=True)
+    fit(get_model("espcn", scale=2), train_pairs, val_pairs, 2, checkpoint=tmp_path / "none.safetensors",
+        log=lines.append, **kw)
+    assert any(f"no checkpoint at {tmp_path / 'none.safetensors'}" in line for line in lines), lines
+    assert (tmp_path / "none.safetensors").is_file()                  # and it trained from step 0, checkpointing
+    with pytest.raises(ValueError, match="resume=True needs a checkpoint"):
+        fit(get_model("espcn", scale=2), train_pairs, val_pairs, 2, log=lines.append, **kw)
+
+
 def test_prefetching_gives_the_same_training_and_stops_its_thread(tiny_pairs):
     """The background sampler hands out the same batches in the same order: bit-identical weights and history."""
     import threading
