@@ -67,6 +67,23 @@ def test_training_runs_go_back_to_a_run_from_random_weights(path):
     assert all(run["steps"] > 0 and run["train_seconds"] > 0 for run in runs)
 
 
+NOT_SHIPPED = sorted((WEIGHTS / "not_shipped").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", NOT_SHIPPED, ids=[p.stem for p in NOT_SHIPPED])
+def test_runs_that_were_not_shipped_validated_below_the_shipped_weights(path):
+    """weights/not_shipped keeps the JSON and log of runs that lost to the shipped weights on held-out validation
+    (srkit/weights/README.md cites them): each was a run of a shipped network, its log ends with the validation
+    its JSON records, and that is below the shipped weights' validation."""
+    meta = json.loads(path.read_text())
+    args = build_parser().parse_args(shlex.split(meta["command"])[1:])
+    shipped = json.loads((WEIGHTS / f"{args.model}_x{args.scale}.json").read_text())
+    last = path.with_suffix(".log").read_text().strip().splitlines()[-1]
+    assert last.startswith(f"validation: {meta['validation']['best_psnr']} dB"), last
+    assert meta["validation"]["images"] == shipped["validation"]["images"]         # the same held-out images
+    assert meta["validation"]["best_psnr"] < shipped["validation"]["best_psnr"]
+
+
 def test_training_runs_of_weights_that_are_not_shipped():
     with pytest.raises(FileNotFoundError, match="no shipped weights for fsrcnn x5"):
         training_runs("fsrcnn", 5)
