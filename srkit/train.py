@@ -62,10 +62,11 @@ def to_pairs(images: dict, scale: int, channels: int) -> list[tuple[np.ndarray, 
 class PatchSampler:
     """Random ``(lr, hr)`` patch batches ``(B, C, p, p)`` / ``(B, C, p*s, p*s)`` with flips and rotations.
 
-    ``pairs`` hold Y images ``(H, W)`` (C = 1) or RGB images ``(H, W, 3)`` (C = 3). Each batch draws all its
-    random numbers at once (image, corner, one of the 8 orientations of the square), copies the crops, then
-    turns all the crops of one orientation together: a few array operations per batch instead of several per
-    patch, because on a GPU a small network's step takes less time than drawing its batch.
+    The ``pairs`` passed in hold Y images ``(H, W)`` (C = 1) or RGB images ``(H, W, 3)`` (C = 3); ``self.pairs``
+    keeps ``(C, H, W)`` views of them. Each batch draws all its random numbers at once (image, corner, one of the
+    8 orientations of the square), copies the crops (two slices per patch: the only per-patch work left), then
+    turns all the crops of one orientation together, because on a GPU a small network's step takes less time
+    than drawing its batch did with a loop that drew, turned and flipped each patch on its own.
     """
 
     def __init__(self, pairs, scale: int, patch: int, batch_size: int, seed: int = 0):
@@ -112,7 +113,7 @@ class PatchSampler:
 class Prefetcher:
     """Draws the next batches of a :class:`PatchSampler` on a background thread while the model trains on the
     current one: on a GPU, which finishes a small network's step quickly, the single-threaded sampler would
-    otherwise leave it waiting (the shipped GPU runs spent 15-38 % of their time there).
+    otherwise leave it waiting (the first GPU runs, before this thread existed, spent 15-38 % of their time there).
 
     Batches come out in the sampler's own order, and :meth:`state` is the sampler's state after the last batch
     handed out, so a checkpoint resumes exactly as without prefetching. ``pin`` puts batches in page-locked
@@ -267,7 +268,7 @@ def _can_resume(checkpoint: Path | None, resume: bool, log) -> bool:
         raise ValueError("resume=True needs a checkpoint path to continue from")
     if checkpoint.is_file() and checkpoint.with_suffix(".json").is_file():
         return True
-    log(f"no checkpoint at {checkpoint} to resume from: starting at step 0")
+    log(f"no checkpoint at {checkpoint} (with its .json) to resume from: starting at step 0")
     return False
 
 

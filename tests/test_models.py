@@ -153,15 +153,22 @@ def test_sampler_gives_aligned_augmented_patches(tiny_pairs):
     assert (down[..., 2:-2, 2:-2] - lr.double()[..., 2:-2, 2:-2]).abs().max() < 0.05
 
 
-def test_sampler_patches_are_crops_in_all_eight_orientations():
+@pytest.mark.parametrize("channels", [1, 3])
+def test_sampler_patches_are_crops_in_all_eight_orientations(channels):
     """Every LR patch is a crop of its image turned by one of the 8 symmetries of the square, and its HR patch is
-    the matching crop turned the same way; over a batch of 64 every symmetry shows up."""
+    the matching crop turned the same way (every channel); over a batch of 64 every symmetry shows up."""
     s, p = 2, 5
     lrs = [np.arange(i * 1000, i * 1000 + h * w, dtype=np.float32).reshape(h, w) for i, (h, w) in
            enumerate([(9, 12), (14, 7), (5, 5)])]
     pairs = [(lr, lr.repeat(s, 0).repeat(s, 1)) for lr in lrs]     # HR pixel (Y, X) holds LR pixel (Y//s, X//s)
-    x, y = PatchSampler(pairs + [(np.zeros((4, 9), np.float32),) * 2], s, p, 64, seed=2)()
-    assert x.shape == (64, 1, p, p) and y.shape == (64, 1, p * s, p * s)
+    small = (np.zeros((4, 9), np.float32),) * 2
+    if channels == 3:                                              # channel c holds the image plus c / 4
+        pairs, small = ([tuple(np.stack([a + c / 4 for c in range(3)], -1) for a in pair) for pair in pairs],
+                        tuple(np.zeros((4, 9, 3), np.float32) for _ in small))
+    x, y = PatchSampler(pairs + [small], s, p, 64, seed=2)()
+    assert x.shape == (64, channels, p, p) and y.shape == (64, channels, p * s, p * s)
+    for c in range(channels):
+        assert torch.equal(x[:, c], x[:, 0] + c / 4) and torch.equal(y[:, c], y[:, 0] + c / 4)
     found = set()
     for lr_patch, hr_patch in zip(x[:, 0].numpy(), y[:, 0].numpy()):
         assert np.array_equal(hr_patch, lr_patch.repeat(s, 0).repeat(s, 1))          # aligned, same orientation

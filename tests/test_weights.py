@@ -70,6 +70,13 @@ def test_training_runs_go_back_to_a_run_from_random_weights(path):
 NOT_SHIPPED = sorted((WEIGHTS / "not_shipped").glob("*.json"))
 
 
+def test_the_runs_the_weights_readme_says_lost_are_kept():
+    text = " ".join((WEIGHTS / "README.md").read_text().split())
+    cited = re.search(r"runs that lost \(([^)]*)\) keep their JSON and log in `not_shipped/`", text)
+    assert cited, "the weights README no longer says which runs not_shipped/ keeps"
+    assert {p.stem for p in NOT_SHIPPED} == set(re.findall(r"`(\w+)`", cited.group(1))) != set()
+
+
 @pytest.mark.parametrize("path", NOT_SHIPPED, ids=[p.stem for p in NOT_SHIPPED])
 def test_runs_that_were_not_shipped_validated_below_the_shipped_weights(path):
     """weights/not_shipped keeps the JSON and log of runs that lost to the shipped weights on held-out validation
