@@ -6,20 +6,60 @@ settings used for the shipped weights (batch 16, LR patch 24; SRCNN batch 64, pa
 and prints the data share. The target is at most 10 % on a CPU; the shipped weights' JSON record the same
 share measured over their whole run (``data_share``).
 
+First it times the sampler alone against the per-patch loop it replaced (each patch drawn, cropped, turned and
+flipped on its own; the same distribution), at batches of 64 and 256 (the GPU runs' size), and prints the ratio.
+
     .venv/bin/python tools/bench_train.py [--steps 200] [--data T91]
 """
 
 from __future__ import annotations
 
 import argparse
+import time
+
+import numpy as np
 import torch
 
 from srkit.cli import _hardware
 from srkit.datasets import DataUnavailableError, sample_images, train_val_split
 from srkit.models import get_model, list_models
-from srkit.train import fit, to_y_pairs
+from srkit.train import PatchSampler, fit, to_y_pairs
 
 SETTINGS = {"srcnn": (64, 11), "srcnn_955": (64, 11)}     # (batch, LR patch); the rest use (16, 24)
+
+
+def per_patch_batch(sampler: PatchSampler, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A batch the way srkit drew it before PatchSampler drew a batch's random numbers at once: one patch at a time."""
+    p, s, n = sampler.patch, sampler.scale, sampler.batch_size
+    lr_batch = np.empty((n, sampler.channels, p, p), np.float32)
+    hr_batch = np.empty((n, sampler.channels, p * s, p * s), np.float32)
+    for b, i in enumerate(rng.choice(len(sampler.pairs), n, p=sampler.weights)):
+        lr, hr = sampler.pairs[i]                                  # (C, H, W) views
+        y, x = rng.integers(0, lr.shape[1] - p + 1), rng.integers(0, lr.shape[2] - p + 1)
+        k, flip = rng.integers(4), rng.integers(2)
+        lr_p = np.rot90(lr[:, y : y + p, x : x + p], k, axes=(1, 2))
+        hr_p = np.rot90(hr[:, y * s : (y + p) * s, x * s : (x + p) * s], k, axes=(1, 2))
+        lr_batch[b], hr_batch[b] = (lr_p[..., ::-1], hr_p[..., ::-1]) if flip else (lr_p, hr_p)
+    return lr_batch, hr_batch
+
+
+def median_ms(draw, repeats: int = 30) -> float:
+    draw()                                                          # warm-up, not counted
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        draw()
+        times.append(time.perf_counter() - start)
+    return 1e3 * float(np.median(times))
+
+
+def bench_sampler(pairs, scale: int, patch: int = 24) -> None:
+    print(f"{'batch':>5} {'per patch ms':>12} {'PatchSampler ms':>15} {'speed-up':>8}   (LR patch {patch}, x{scale})")
+    for batch in (64, 256):
+        sampler, rng = PatchSampler(pairs, scale, patch, batch, seed=0), np.random.default_rng(0)
+        loop, vectorised = median_ms(lambda: per_patch_batch(sampler, rng)), median_ms(sampler)
+        print(f"{batch:>5} {loop:>12.2f} {vectorised:>15.2f} {loop / vectorised:>7.1f}x")
+    print()
 
 
 def main() -> int:
@@ -37,6 +77,7 @@ def main() -> int:
         images, source = sample_images(), "sample images"
     pairs = to_y_pairs(dict(list(images.items())[:20]), args.scale)
     print(f"{_hardware()}; torch {torch.__version__}; {args.steps} steps x{args.scale} on {source}\n")
+    bench_sampler(pairs, args.scale)
     print(f"{'model':<10} {'batch':>5} {'patch':>5} {'step ms':>8} {'data ms':>8} {'data share':>10}")
     worst = 0.0
     for name in args.models.split(","):
