@@ -120,6 +120,7 @@ def _train(args) -> int:
     from pathlib import Path
 
     from .models import list_models
+    from .train import checkpoint_exists
 
     if args.model != "sparse" and args.model not in list_models():
         print(f"srkit train: unknown model {args.model!r}; available: sparse, {', '.join(list_models())}",
@@ -130,7 +131,7 @@ def _train(args) -> int:
         raise FileNotFoundError(f"output folder {out.parent} does not exist")
     finished = out.with_suffix(".safetensors")
     checkpoint = args.checkpoint = Path(args.checkpoint or f"runs/{out.name}.ckpt.safetensors")   # resolved once
-    resumable = args.resume and args.model != "sparse" and checkpoint.is_file()
+    resumable = args.resume and args.model != "sparse" and checkpoint_exists(checkpoint)
     if finished.exists() and not (resumable or args.force):   # hours of training must not vanish by a repeated command
         how = "" if args.model == "sparse" else f", continue it from {checkpoint} with --resume"
         print(f"srkit train: {finished} already exists and a new run would replace it; choose another --out{how}, "
@@ -161,7 +162,7 @@ def _train_network(args, command: str, log) -> int:
     from . import device as pick_device
     from .datasets import train_val_split
     from .models import WEIGHTS, get_model, input_channels, save_weights, weights_path
-    from .train import fit, to_pairs
+    from .train import checkpoint_exists, fit, to_pairs
 
     out = Path(args.out)
     dev = pick_device(args.device)
@@ -194,7 +195,7 @@ def _train_network(args, command: str, log) -> int:
     checkpoint = args.checkpoint                         # a Path: _train resolved its default
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     commands = [command]
-    if args.resume and checkpoint.with_suffix(".json").is_file():   # a resumed run keeps the commands before it
+    if args.resume and checkpoint_exists(checkpoint):       # a resumed run keeps the commands before it
         commands = json.loads(checkpoint.with_suffix(".json").read_text()).get("commands", []) + commands
     common = dict(steps=args.steps, minutes=args.minutes, batch_size=args.batch_size, patch=args.patch, lr=args.lr,
                   val_every=args.val_every, checkpoint=checkpoint, checkpoint_every=args.val_every,

@@ -259,6 +259,12 @@ def _save_progress(path: Path, parts: dict, step: int, history: dict, progress: 
                                          "torch_rng": torch.get_rng_state().tolist()})
 
 
+def checkpoint_exists(checkpoint: str | Path) -> bool:
+    """Whether ``checkpoint`` holds a run to continue: its arrays and its ``.json`` (step, history, random states)."""
+    checkpoint = Path(checkpoint)
+    return checkpoint.is_file() and checkpoint.with_suffix(".json").is_file()
+
+
 def _can_resume(checkpoint: Path | None, resume: bool, log) -> bool:
     """Whether a loop asked to ``resume`` has a checkpoint to continue from; without one it says so and starts at
     step 0 (so that the same command can be relaunched after a crash, or the first time)."""
@@ -266,7 +272,7 @@ def _can_resume(checkpoint: Path | None, resume: bool, log) -> bool:
         return False
     if checkpoint is None:
         raise ValueError("resume=True needs a checkpoint path to continue from")
-    if checkpoint.is_file() and checkpoint.with_suffix(".json").is_file():
+    if checkpoint_exists(checkpoint):
         return True
     log(f"no checkpoint at {checkpoint} (with its .json) to resume from: starting at step 0")
     return False

@@ -352,15 +352,22 @@ def test_train_command_fine_tunes_only_the_last_layer(tmp_path, monkeypatch):
     from srkit.cli import main
     src = save_weights(get_model("fsrcnn", scale=3, d=8, s=4, m=1), tmp_path / "small_x3")
     out = tmp_path / "small_x2"
-    assert main(["train", "--model", "fsrcnn", "--scale", "2", "--data", "T91", "--init-from", str(src),
-                 "--train-only", "last", "--steps", "3", "--val-every", "3", "--patch", "12", "--batch-size", "2",
-                 "--out", str(out), "--checkpoint", str(tmp_path / "ck.safetensors")]) == 0
+    command = ["train", "--model", "fsrcnn", "--scale", "2", "--data", "T91", "--init-from", str(src),
+               "--train-only", "last", "--steps", "3", "--val-every", "3", "--patch", "12", "--batch-size", "2",
+               "--out", str(out), "--checkpoint", str(tmp_path / "ck.safetensors")]
+    assert main(command) == 0
     tuned, source = load_weights(out), load_weights(src)
     for k, v in tuned.state_dict().items():
         assert torch.equal(v, source.state_dict()[k]) != k.startswith("deconv"), k
     meta = json.loads(out.with_suffix(".json").read_text())
     assert "--init-from" in meta["command"] and meta["init_from"]["sha256"] == __import__("hashlib").sha256(
         src.read_bytes()).hexdigest()
+    # --resume gets past the overwrite guard only with a whole checkpoint (arrays and .json) to continue from:
+    # without its .json, fit would start at step 0 and replace the finished weights
+    finished = out.with_suffix(".safetensors").read_bytes()
+    (tmp_path / "ck.json").rename(tmp_path / "ck.json.kept")
+    assert main([*command, "--resume"]) == 2
+    assert out.with_suffix(".safetensors").read_bytes() == finished
 
 
 def test_fsrcnn_cpu_deconvolution_path_agrees_and_restores_the_flag():
