@@ -11,6 +11,8 @@ Conventions (tested in ``tests/``):
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
 
 from . import color, datasets, io, metrics, models, resize, synthetic
@@ -21,8 +23,8 @@ from .resize import imresize, modcrop
 from .upscale import upscale   # the function; the module stays importable as srkit.upscale
 
 __version__ = "0.1.0"
-__all__ = ["color", "datasets", "io", "metrics", "models", "resize", "synthetic", "device", "imresize", "modcrop",
-           "upscale",
+__all__ = ["color", "datasets", "io", "metrics", "models", "resize", "synthetic", "device", "cpu_threads",
+           "imresize", "modcrop", "upscale",
            "load_image", "save_image", "load_dataset", "lr_hr_pairs", "sample_images", "psnr", "ssim"]
 
 
@@ -35,3 +37,24 @@ def device(name: str | torch.device | None = None) -> torch.device:
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+@contextmanager
+def cpu_threads(n: int = 1):
+    """Run the block with torch on ``n`` CPU threads, then restore the count it had (also after an error).
+
+    Small batches train faster on one thread than on several (the work per call is too small to share out, and
+    a busy core holds every thread back), and timings taken on one thread compare the work of two methods rather
+    than how well each spreads over the cores::
+
+        with srkit.cpu_threads(1):
+            history = srkit.train.fit(...)
+    """
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"cpu_threads needs a whole number of threads >= 1, got {n!r}")
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -151,3 +151,24 @@ def test_bench_table_of_several_methods_with_costs_and_unavailable_cells(capsys)
     assert main([*args, "--json"]) == 0
     results = json.loads(capsys.readouterr().out)
     assert "unavailable" in results[2] and "psnr" not in results[2]
+
+
+def test_bench_run_loads_the_weights_before_it_times_the_first_image(monkeypatch):
+    from srkit.models import weights_path
+    if not weights_path("espcn", 3).is_file():
+        pytest.skip("no shipped espcn_x3")
+    network = bench.METHODS["espcn"]
+    loaded_when_called = []
+
+    def spy(lr, scale):
+        loaded_when_called.append(bench._network_model.cache_info().currsize)
+        return network(lr, scale)
+
+    bench._network_model.cache_clear()
+    monkeypatch.setitem(bench.METHODS, "espcn", spy)
+    image = np.random.default_rng(0).integers(0, 256, (30, 33, 3), dtype=np.uint8)
+    result = bench.run("espcn", {"a": image, "b": image}, 3)
+    assert loaded_when_called == [1, 1]            # the model was in the cache before the first image was timed
+    assert result["params"] == bench.cost("espcn", 3)["params"]
+    with pytest.raises(bench.MethodUnavailable, match="espcn x5"):
+        bench.run("espcn", {"a": image}, 5)       # no weights: stops before any image is upscaled

@@ -120,3 +120,20 @@ def test_top_level_api():
     assert srkit.imresize is imresize and srkit.modcrop is modcrop
     assert srkit.device().type in ("cpu", "cuda", "mps")
     assert srkit.device("cpu") == torch.device("cpu")
+
+
+def test_cpu_threads_sets_and_restores_the_count():
+    before = torch.get_num_threads()
+    target = 1 if before > 1 else 2
+    with srkit.cpu_threads(target):
+        assert torch.get_num_threads() == target
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError, match="inside"):
+        with srkit.cpu_threads(target):
+            raise RuntimeError("an error inside the block")
+    assert torch.get_num_threads() == before                   # restored after the error too
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="whole number of threads"):
+            with srkit.cpu_threads(bad):
+                pass
+    assert torch.get_num_threads() == before
