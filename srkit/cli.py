@@ -1,4 +1,4 @@
-"""The ``srkit`` command line: ``srkit bench``, ``srkit upscale``, ``srkit download``.
+"""The ``srkit`` command line: ``srkit bench``, ``srkit upscale``, ``srkit train``, ``srkit download``.
 
 Examples::
 
@@ -6,6 +6,7 @@ Examples::
     srkit bench --methods nearest,bicubic --datasets Set5,Set14 --scale 4 --json
     srkit bench --dataset BSD100 --offline       # report BSD100 as missing rather than download it
     srkit upscale photo.png -o photo_x4.png -s 4 -m bicubic
+    srkit train --model fsrcnn --scale 3 --data T91,BSD200 --minutes 60 --out runs/fsrcnn_x3
     srkit download Set14
 """
 
@@ -116,7 +117,56 @@ def _hardware() -> str:
     return f"{cpu}, {threads} thread{'' if threads == 1 else 's'}{gpu}"
 
 
+class _RunLog:
+    """``log(line)`` of a training run: to stdout at once, and to ``<out>.log`` from ``start()`` on, so that a run
+    that fails while it is set up (data missing, bad --init-from) leaves the log of an earlier run as it was."""
+
+    def __init__(self, path, append: bool):
+        self.path, self.append, self.file, self.pending = path, append, None, []
+
+    def __call__(self, line: str) -> None:
+        print(line, flush=True)
+        if self.file is None:
+            self.pending.append(line)
+        else:
+            self.file.write(line + "\n")
+            self.file.flush()
+
+    def start(self) -> None:
+        self.file = open(self.path, "a" if self.append else "w")
+        for line in self.pending:
+            self.file.write(line + "\n")
+        self.file.flush()
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+
+
+def _resolve_init(text: str):
+    """The weights file that ``--init-from`` names: a path (with or without ``.safetensors``) or a shipped name
+    such as ``fsrcnn_x3``; a clear error otherwise."""
+    from pathlib import Path
+
+    from .models import WEIGHTS, list_models, weights_path
+    path = Path(text)
+    candidates = [path] if path.suffix == ".safetensors" else [path.with_name(path.name + ".safetensors")]
+    name, sep, scale = text.rpartition("_x")
+    if not path.suffix and sep and scale.isdigit() and name in list_models():
+        candidates.append(weights_path(name, int(scale)))
+    for weights in candidates:
+        if weights.is_file():
+            if not weights.with_suffix(".json").is_file():
+                raise FileNotFoundError(f"--init-from {text}: {weights} has no {weights.with_suffix('.json').name} "
+                                        "beside it (the architecture is read from there)")
+            return weights
+    shipped = sorted(p.stem for p in WEIGHTS.glob("*.safetensors") if "_x" in p.stem)
+    raise FileNotFoundError(f"--init-from {text}: not a weights file (<path>.safetensors with its .json) nor shipped "
+                            f"weights; shipped: {', '.join(shipped)}")
+
+
 def _train(args) -> int:
+    import json
     from pathlib import Path
 
     from .models import list_models
@@ -127,29 +177,46 @@ def _train(args) -> int:
               file=sys.stderr)
         return 2
     out = Path(args.out)
+    if args.out.endswith(("/", "\\")) or out.is_dir():
+        raise ValueError(f"--out {args.out} is a folder; --out names the run's files without their suffix "
+                         f"(<out>.safetensors, .json, .log), e.g. --out {out / f'{args.model}_x{args.scale}'}")
     if not out.parent.is_dir():
         raise FileNotFoundError(f"output folder {out.parent} does not exist")
+    if args.model == "sparse":
+        network_only = [flag for flag, value in (("--resume", args.resume), ("--checkpoint", args.checkpoint),
+                                                 ("--init-from", args.init_from), ("--train-only", args.train_only))
+                        if value]
+        if network_only:
+            print(f"srkit train: {', '.join(network_only)}: for networks only; sparse coding learns its dictionaries "
+                  "in one go, without checkpoints", file=sys.stderr)
+            return 2
+    args.init_path = _resolve_init(args.init_from) if args.init_from else None     # before anything is written
     finished = out.with_suffix(".safetensors")
     checkpoint = args.checkpoint = Path(args.checkpoint or f"runs/{out.name}.ckpt.safetensors")   # resolved once
+    args.run_id = {"out": str(out.resolve()), "model": args.model, "scale": args.scale}
     resumable = args.resume and args.model != "sparse" and checkpoint_exists(checkpoint)
+    if args.model != "sparse" and checkpoint_exists(checkpoint):
+        saved = json.loads(checkpoint.with_suffix(".json").read_text())
+        theirs = saved.get("run")
+        if args.resume and theirs and theirs != args.run_id:
+            raise ValueError(f"{checkpoint} is the checkpoint of another run ({theirs['model']} x{theirs['scale']}, "
+                             f"--out {theirs['out']}); resume that run with its own --out, or give this one its own "
+                             "--checkpoint")
+        if not args.resume and not args.force:        # an interrupted run must not be overwritten by a restart
+            print(f"srkit train: {checkpoint} holds a run at step {saved.get('step')}; continue it with --resume, "
+                  "give this run another --checkpoint, or pass --force to start over and replace it", file=sys.stderr)
+            return 2
     if finished.exists() and not (resumable or args.force):   # hours of training must not vanish by a repeated command
         how = "" if args.model == "sparse" else f", continue it from {checkpoint} with --resume"
         print(f"srkit train: {finished} already exists and a new run would replace it; choose another --out{how}, "
               "or pass --force to replace it", file=sys.stderr)
         return 2
     command = "srkit " + shlex.join(args.argv)
-    log_path = out.with_suffix(".log")
-    log_file = open(log_path, "a" if args.resume else "w")
-
-    def log(line: str) -> None:
-        print(line, flush=True)
-        log_file.write(line + "\n")
-        log_file.flush()
-
+    log = _RunLog(out.with_suffix(".log"), append=args.resume)
     try:
         return (_train_sparse if args.model == "sparse" else _train_network)(args, command, log)
     finally:
-        log_file.close()
+        log.close()
 
 
 def _train_network(args, command: str, log) -> int:
@@ -161,22 +228,14 @@ def _train_network(args, command: str, log) -> int:
 
     from . import device as pick_device
     from .datasets import train_val_split
-    from .models import WEIGHTS, get_model, input_channels, save_weights, weights_path
+    from .models import WEIGHTS, get_model, input_channels, save_weights
     from .train import checkpoint_exists, fit, to_pairs
 
     out = Path(args.out)
     dev = pick_device(args.device)
     start = time.perf_counter()
-    train_images, val_images = train_val_split(args.data)
-    log(f"{command}\ndata {args.data}: {len(train_images)} training images, {len(val_images)} held out for "
-        f"validation; device {dev}")
     if args.init_from:
-        init = Path(args.init_from)
-        if init.with_name(init.name + ".safetensors").is_file():    # a path without its suffix
-            init = init.with_name(init.name + ".safetensors")
-        elif not init.suffix:                     # a shipped name such as fsrcnn_x3
-            name, _, init_scale = args.init_from.rpartition("_x")
-            init = weights_path(name, int(init_scale))
+        init = args.init_path                     # _train checked that it exists
         from .models import init_from, load_weights
         source = load_weights(init)
         source_meta = json.loads(init.with_suffix(".json").read_text())
@@ -185,11 +244,19 @@ def _train_network(args, command: str, log) -> int:
                      "sha256": hashlib.sha256(init.with_suffix(".safetensors").read_bytes()).hexdigest(),
                      **{k: source_meta[k] for k in ("commands", "train_seconds", "steps", "init_from")
                         if k in source_meta}}
-        model = get_model(args.model, scale=args.scale, **{**source.init_kwargs, **args.model_args})
+        same = source_meta.get("arch") == args.model    # the same network: with the source's architecture arguments
+        model = get_model(args.model, scale=args.scale, **{**(source.init_kwargs if same else {}), **args.model_args})
         fresh = init_from(model, source)       # all layers but a scale-specific last one
-        log(f"initialised from {init}; not copied (shape differs): {', '.join(fresh) or 'none'}")
+        if set(fresh) == set(model.state_dict()):
+            raise ValueError(f"--init-from {args.init_from}: none of its tensors fits {args.model} x{args.scale} (it "
+                             f"holds a {type(source).__name__}); start from weights of the same network")
     else:
         model, init_info = get_model(args.model, scale=args.scale, **args.model_args), None
+    train_images, val_images = train_val_split(args.data)
+    log(f"{command}\ndata {args.data}: {len(train_images)} training images, {len(val_images)} held out for "
+        f"validation; device {dev}")
+    if args.init_from:
+        log(f"initialised from {init}; not copied (shape differs): {', '.join(fresh) or 'none'}")
     channels = input_channels(model)
     train_pairs, val_pairs = to_pairs(train_images, args.scale, channels), to_pairs(val_images, args.scale, channels)
     checkpoint = args.checkpoint                         # a Path: _train resolved its default
@@ -199,7 +266,9 @@ def _train_network(args, command: str, log) -> int:
         commands = json.loads(checkpoint.with_suffix(".json").read_text()).get("commands", []) + commands
     common = dict(steps=args.steps, minutes=args.minutes, batch_size=args.batch_size, patch=args.patch, lr=args.lr,
                   val_every=args.val_every, checkpoint=checkpoint, checkpoint_every=args.val_every,
-                  resume=args.resume, device=dev, seed=args.seed, log=log, checkpoint_meta={"commands": commands})
+                  resume=args.resume, device=dev, seed=args.seed, log=log,
+                  checkpoint_meta={"commands": commands, "run": args.run_id})
+    log.start()                                          # set up: from here on the run has its log file
     if args.model == "srgan":
         history, extra = _fit_srgan(args, model, train_pairs, val_pairs, common, log)
     else:
@@ -270,6 +339,7 @@ def _train_sparse(args, command: str, log) -> int:
     start = time.perf_counter()
     train_images, val_images = train_val_split(args.data)
     log(f"{command}\ndata {args.data}: {len(train_images)} training images, {len(val_images)} held out for validation")
+    log.start()
     model = sparse.train(train_images, args.scale, n_atoms=args.atoms, n_patches=args.patches, alpha=args.alpha,
                          epochs=args.epochs, coupled=not args.uncoupled, back_projection=args.back_projection,
                          seed=args.seed)
@@ -312,6 +382,23 @@ def _model_args(text: str) -> dict:
             except ValueError:
                 continue
     return out
+
+
+def _positive(cast):
+    """An argparse type: a number of type ``cast`` above zero, or a message that names the problem."""
+    def parse(text: str):
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if cast is int else 'a number'}, "
+                                             f"got {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+        return value
+    return parse
+
+
+_count, _amount = _positive(int), _positive(float)      # steps, sizes; minutes, learning rates
 
 
 def _scale(text: str) -> int:
@@ -362,19 +449,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, help="output path without suffix, e.g. srkit/weights/sparse_x3")
     t.add_argument("--model-args", type=_model_args, default={}, metavar="K=V,...",
                    help="network: architecture arguments, e.g. n_blocks=16,n_feats=32 for a small SRResNet")
-    t.add_argument("--atoms", type=int, default=1024, help="sparse: dictionary size")
-    t.add_argument("--patches", type=int, default=100_000, help="sparse: training patches")
+    t.add_argument("--atoms", type=_count, default=1024, help="sparse: dictionary size")
+    t.add_argument("--patches", type=_count, default=100_000, help="sparse: training patches")
     t.add_argument("--alpha", type=float, default=0.1, help="sparse: sparsity weight of dictionary learning")
-    t.add_argument("--epochs", type=int, default=1, help="sparse: passes of dictionary learning over the patches")
+    t.add_argument("--epochs", type=_count, default=1, help="sparse: passes of dictionary learning over the patches")
     t.add_argument("--uncoupled", action="store_true", help="sparse: learn LR and HR dictionaries separately")
     t.add_argument("--back-projection", type=int, default=2, help="sparse: back-projection iterations at test time")
-    t.add_argument("--steps", type=int, default=100_000, help="network: Adam steps (cosine schedule over them)")
-    t.add_argument("--minutes", type=float, help="network: wall-time budget (the learning-rate schedule fits it)")
-    t.add_argument("--batch-size", type=int, default=16)
-    t.add_argument("--patch", type=int, default=32, help="network: LR patch size")
-    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--steps", type=_count, default=100_000, help="network: Adam steps (cosine schedule over them)")
+    t.add_argument("--minutes", type=_amount, help="network: wall-time budget (the learning-rate schedule fits it)")
+    t.add_argument("--batch-size", type=_count, default=16)
+    t.add_argument("--patch", type=_count, default=32, help="network: LR patch size")
+    t.add_argument("--lr", type=_amount, default=1e-3)
     t.add_argument("--loss", choices=["mse", "l1"], default="mse")
-    t.add_argument("--val-every", type=int, default=1000, help="network: validate and checkpoint every N steps")
+    t.add_argument("--val-every", type=_count, default=1000, help="network: validate and checkpoint every N steps")
     t.add_argument("--checkpoint", help="network: checkpoint file (default runs/<out name>.ckpt.safetensors)")
     t.add_argument("--resume", action="store_true", help="network: continue from the checkpoint")
     t.add_argument("--force", action="store_true", help="replace the weights of an earlier run at --out")
@@ -385,13 +472,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--vgg-weights", help="srgan: torchvision's vgg19-dcbb9e9d.pth (or a safetensors copy)")
     t.add_argument("--adv-weight", type=float, default=2.5e-4, help="srgan: weight of the adversarial loss (the "
                    "paper's 1e-3 with its MSE on [-1, 1] images is 2.5e-4 with srkit's MSE on [0, 1])")
-    t.add_argument("--lr-d", type=float, help="srgan: the discriminator's learning rate (default: --lr)")
+    t.add_argument("--lr-d", type=_amount, help="srgan: the discriminator's learning rate (default: --lr)")
     t.add_argument("--keep", choices=["best_niqe", "last"], default="best_niqe", help="srgan: keep the validation "
                    "point with the lowest NIQE within --max-psnr-drop of the start, or the last step")
     t.add_argument("--max-psnr-drop", type=float, default=1.0, help="srgan: validation PSNR (dB) the kept weights "
                    "may lose against the starting generator")
-    t.add_argument("--disc-feats", type=int, default=64, help="srgan: discriminator width (64 in the paper)")
-    t.add_argument("--disc-dense", type=int, default=1024, help="srgan: discriminator dense units (1024)")
+    t.add_argument("--disc-feats", type=_count, default=64, help="srgan: discriminator width (64 in the paper)")
+    t.add_argument("--disc-dense", type=_count, default=1024, help="srgan: discriminator dense units (1024)")
     t.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(func=_train)
@@ -412,6 +499,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, DataUnavailableError) as e:
         print(f"srkit {args.command}: error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:                  # a training run has written its checkpoint and said where
+        print(f"srkit {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

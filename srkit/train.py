@@ -7,7 +7,9 @@ runs on held-out *training* images (``srkit.datasets.train_val_split``), never o
 validation PSNR picks the weights that are kept.
 
 Checkpoints (model, optimiser, step, random state) are written atomically every ``checkpoint_every`` steps as
-safetensors + JSON (no pickle); ``fit(..., resume=True)`` continues a killed run from the last one.
+safetensors + JSON (no pickle); ``fit(..., resume=True)`` continues a killed run from the last one. Ctrl-C (or a
+notebook's interrupt) lets the current step finish, writes a checkpoint there and raises ``KeyboardInterrupt``,
+so an interrupted run loses nothing; a second Ctrl-C stops at once.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import queue
+import signal
 import threading
 import time
 from contextlib import contextmanager
@@ -278,6 +281,47 @@ def _can_resume(checkpoint: Path | None, resume: bool, log) -> bool:
     return False
 
 
+class _StopRequest:
+    """Set by the first Ctrl-C of a training loop (see :func:`_interruptible`)."""
+
+    def __init__(self):
+        self.requested = False
+
+
+@contextmanager
+def _interruptible():
+    """While a training loop runs, the first SIGINT (Ctrl-C, a notebook's interrupt) only asks it to stop: the loop
+    finishes its step, writes a checkpoint and raises ``KeyboardInterrupt`` itself (see :func:`_interrupted`),
+    rather than being cut off in the middle of an optimiser step. A second SIGINT interrupts at once. Outside the
+    main thread, where Python cannot take signals, nothing changes."""
+    stop = _StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def ask(signum, frame):
+        if stop.requested:
+            raise KeyboardInterrupt
+        stop.requested = True
+
+    signal.signal(signal.SIGINT, ask)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+
+
+def _interrupted(step: int, checkpoint: Path | None, log) -> None:
+    """The end of a loop that Ctrl-C asked to stop, once it has written its checkpoint: say so, and raise."""
+    if checkpoint:
+        log(f"interrupted at step {step}: checkpoint written to {checkpoint}; resume=True (srkit train ... --resume) "
+            "continues from here")
+    else:
+        log(f"interrupted at step {step}; without a checkpoint path this run cannot be continued")
+    raise KeyboardInterrupt(f"training interrupted at step {step}")
+
+
 def _cosine(lr: float, progress: float) -> float:
     """Cosine decay from ``lr`` to ``lr / 100`` over progress 0..1."""
     return lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
@@ -339,7 +383,7 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
     prior_seconds, prior_data = history.get("seconds", 0.0), history.get("data_seconds", 0.0)   # earlier sessions
     progress = start_progress = history.get("progress", start_step / steps)
     t0, data_seconds, running = time.perf_counter(), 0.0, []
-    with _batches(sampler, device, prefetch) as batches:
+    with _batches(sampler, device, prefetch) as batches, _interruptible() as stop:
         for step in range(start_step + 1, steps + 1):
             progress = _progress(step, steps, minutes, t0, start_progress)
             for group in optimizer.param_groups:
@@ -367,10 +411,13 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
                     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 log(f"step {step}/{steps}  loss {history['loss'][-1]:.3e}  val {val:.3f} dB  "
                     f"(best {history['best_psnr']:.3f} @ {history['best_step']})  {time.perf_counter() - t0:.0f} s")
-            if checkpoint and (step % checkpoint_every == 0 or step == steps or out_of_time):
+            stopping = stop.requested                      # Ctrl-C: save here, then stop
+            if checkpoint and (step % checkpoint_every == 0 or step == steps or out_of_time or stopping):
                 _save_progress(checkpoint, {"model": model, "optim": optimizer, "best": best_state}, step, history,
                                progress, prior_seconds + time.perf_counter() - t0, prior_data + data_seconds,
                                batches, checkpoint_meta)
+            if stopping:
+                _interrupted(step, checkpoint, log)
             if out_of_time:
                 log(f"stopping after {minutes} minutes at step {step}")
                 break
@@ -484,7 +531,7 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module, train_pairs, val_pai
     prior_seconds, prior_data = history.get("seconds", 0.0), history.get("data_seconds", 0.0)
     start_progress = history.get("progress", start_step / steps)
     t0, data_seconds, running = time.perf_counter(), 0.0, {k: [] for k in keys}
-    with _batches(sampler, device, prefetch) as batches:
+    with _batches(sampler, device, prefetch) as batches, _interruptible() as stop:
         for step in range(start_step + 1, steps + 1):
             progress = _progress(step, steps, minutes, t0, start_progress)
             for opt, base in ((opt_g, lr), (opt_d, lr_d)):
@@ -515,10 +562,13 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module, train_pairs, val_pai
                     f"{history['adversarial'][-1]:.2f}  val {history['val_psnr'][-1]:.3f} dB, NIQE "
                     f"{history['val_niqe'][-1]:.2f} (kept: step {history['best_step']})  "
                     f"{time.perf_counter() - t0:.0f} s")
-            if checkpoint and (step % checkpoint_every == 0 or step == steps or out_of_time):
+            stopping = stop.requested                      # Ctrl-C: save here, then stop
+            if checkpoint and (step % checkpoint_every == 0 or step == steps or out_of_time or stopping):
                 _save_progress(checkpoint, {**parts, "best": best_state}, step, history, progress,
                                prior_seconds + time.perf_counter() - t0, prior_data + data_seconds, batches,
                                checkpoint_meta)
+            if stopping:
+                _interrupted(step, checkpoint, log)
             if out_of_time:
                 log(f"stopping after {minutes} minutes at step {step}")
                 break

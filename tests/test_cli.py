@@ -172,3 +172,56 @@ def test_bench_run_loads_the_weights_before_it_times_the_first_image(monkeypatch
     assert result["params"] == bench.cost("espcn", 3)["params"]
     with pytest.raises(bench.MethodUnavailable, match="espcn x5"):
         bench.run("espcn", {"a": image}, 5)       # no weights: stops before any image is upscaled
+
+
+def test_train_refuses_bad_settings_before_it_writes_anything(tmp_path, capsys):
+    run = ["train", "--model", "fsrcnn", "--scale", "2", "--out", str(tmp_path / "run")]
+    for flag, value in [("--steps", "0"), ("--val-every", "0"), ("--patch", "0"), ("--batch-size", "-1"),
+                        ("--minutes", "-1"), ("--lr", "0"), ("--steps", "ten")]:
+        with pytest.raises(SystemExit) as stop:
+            main([*run, flag, value])
+        assert stop.value.code == 2
+        err = capsys.readouterr().err
+        assert flag in err and ("above 0" in err or "integer" in err), err
+    assert main(["train", "--model", "fsrcnn", "--scale", "2", "--out", f"{tmp_path}/"]) == 1
+    assert "is a folder" in capsys.readouterr().err
+    assert main([*run, "--init-from", "nope"]) == 1
+    err = capsys.readouterr().err
+    assert "--init-from nope" in err and "fsrcnn_x3" in err          # names what it looked for and what exists
+    assert main([*run, "--init-from", "srcnn_x3"]) == 1                # another network: nothing would be copied
+    assert "none of its tensors fits fsrcnn x2" in capsys.readouterr().err
+    assert main(["train", "--model", "sparse", "--scale", "2", "--resume", "--out", str(tmp_path / "s")]) == 2
+    assert "for networks only" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_train_keeps_checkpoints_and_logs_of_other_runs(tmp_path, capsys, monkeypatch):
+    """A checkpoint belongs to one run: another run is not resumed from it, a restart without --resume does not
+    overwrite it, and a --force run that fails while setting up leaves the earlier log alone."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    ckpt = tmp_path / "runs" / "run.ckpt.safetensors"
+    ckpt.write_bytes(b"tensors")
+    ckpt.with_suffix(".json").write_text(json.dumps(
+        {"step": 500, "run": {"out": str((tmp_path / "other" / "run").resolve()), "model": "fsrcnn", "scale": 3}}))
+    before = {p: p.read_bytes() for p in (tmp_path / "runs").iterdir()}
+    run = ["train", "--model", "fsrcnn", "--scale", "2", "--out", str(tmp_path / "run")]
+    assert main([*run, "--resume"]) == 1
+    assert "checkpoint of another run (fsrcnn x3" in capsys.readouterr().err
+    assert main(run) == 2
+    assert "holds a run at step 500" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in (tmp_path / "runs").iterdir()} == before
+    (tmp_path / "run.log").write_text("the log of a finished run\n")
+    assert main([*run, "--force", "--init-from", "missing_x9"]) == 1
+    assert (tmp_path / "run.log").read_text() == "the log of a finished run\n"
+
+
+def test_train_interrupted_says_so_and_exits_130(tmp_path, capsys, monkeypatch):
+    def interrupted(args, command, log):
+        log("step 10/100 ...")
+        raise KeyboardInterrupt("training interrupted at step 10")
+
+    monkeypatch.setattr("srkit.cli._train_network", interrupted)
+    assert main(["train", "--model", "fsrcnn", "--scale", "2", "--out", str(tmp_path / "run"),
+                 "--checkpoint", str(tmp_path / "run.ckpt.safetensors")]) == 130
+    assert "interrupted" in capsys.readouterr().err

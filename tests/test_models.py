@@ -227,6 +227,43 @@ def test_resume_continues_where_a_killed_run_stopped(tiny_pairs, tmp_path, prefe
         assert torch.allclose(v, resumed.state_dict()[k], atol=1e-6), k
 
 
+def test_ctrl_c_finishes_the_step_saves_and_the_run_resumes_exactly(tiny_pairs, tmp_path):
+    """A real SIGINT in the middle of a run (sent from the log at step 10, i.e. during training, not at a step's end):
+    the run finishes step 10, checkpoints there although checkpoints are due every 15 steps, and raises
+    KeyboardInterrupt; resumed, it ends with the weights of a run that was never interrupted."""
+    import os
+    import signal
+    train_pairs, val_pairs = tiny_pairs
+    kw = dict(steps=20, batch_size=4, patch=10, lr=1e-3, val_every=5, checkpoint_every=15, seed=3)
+    torch.manual_seed(0)
+    start = get_model("fsrcnn", scale=2, d=8, s=4, m=1).state_dict()
+    straight = get_model("fsrcnn", scale=2, d=8, s=4, m=1)
+    straight.load_state_dict(start)
+    fit(straight, train_pairs, val_pairs, 2, checkpoint=tmp_path / "a.safetensors", log=lambda *_: None, **kw)
+
+    lines = []
+
+    def ctrl_c_at_step_10(line):
+        lines.append(line)
+        if line.startswith("step 10/"):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    handler = signal.getsignal(signal.SIGINT)
+    interrupted = get_model("fsrcnn", scale=2, d=8, s=4, m=1)
+    interrupted.load_state_dict(start)
+    with pytest.raises(KeyboardInterrupt, match="step 10"):
+        fit(interrupted, train_pairs, val_pairs, 2, checkpoint=tmp_path / "b.safetensors", log=ctrl_c_at_step_10,
+            **kw)
+    assert signal.getsignal(signal.SIGINT) is handler                    # the usual Ctrl-C is back
+    assert json.loads((tmp_path / "b.json").read_text())["step"] == 10   # nothing lost
+    assert "interrupted at step 10: checkpoint written to" in lines[-1]
+    resumed = get_model("fsrcnn", scale=2, d=8, s=4, m=1)
+    fit(resumed, train_pairs, val_pairs, 2, checkpoint=tmp_path / "b.safetensors", resume=True,
+        log=lambda *_: None, **kw)
+    for k, v in straight.state_dict().items():
+        assert torch.allclose(v, resumed.state_dict()[k], atol=1e-6), k
+
+
 def test_resume_without_a_checkpoint_says_so_and_without_a_path_is_refused(tiny_pairs, tmp_path):
     train_pairs, val_pairs = tiny_pairs
     lines = []
