@@ -29,9 +29,24 @@ __all__ = ["color", "datasets", "io", "metrics", "models", "resize", "synthetic"
 
 
 def device(name: str | torch.device | None = None) -> torch.device:
-    """The torch device to use: ``name`` if given, else CUDA, then Apple's MPS, then the CPU."""
+    """The torch device to use: ``name`` if given (checked: it must exist here), else CUDA, then Apple's MPS,
+    then the CPU."""
     if name is not None:
-        return torch.device(name)
+        try:
+            dev = torch.device(name)
+        except (RuntimeError, TypeError):
+            raise ValueError(f"unknown device {name!r}: use cpu, cuda (or cuda:N) or mps") from None
+        mps = getattr(torch.backends, "mps", None)
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device {name!r} asked for, but this torch sees no CUDA GPU (torch {torch.__version__}"
+                             f"{', a CPU-only build' if torch.version.cuda is None else ''}); use cpu")
+        if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"device {name!r} asked for, but there are {torch.cuda.device_count()} CUDA GPU(s)")
+        if dev.type == "mps" and not (mps is not None and mps.is_available()):
+            raise ValueError(f"device {name!r} asked for, but Apple's MPS is not available here; use cpu")
+        if dev.type not in ("cpu", "cuda", "mps"):
+            raise ValueError(f"device {name!r}: srkit runs on cpu, cuda or mps")
+        return dev
     if torch.cuda.is_available():
         return torch.device("cuda")
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():

@@ -91,12 +91,21 @@ def _upscale(args) -> int:
     from .models import list_models
     from .upscale import upscale
 
-    image = load_image(args.input)
-    if args.method in list_models():     # networks: tiled, so that large photos fit in memory
-        sr = upscale(image, args.method, args.scale, tile=args.tile, device=args.device)
+    from pathlib import Path
+
+    source = Path(args.input)
+    out = Path(args.output) if args.output else source.with_name(f"{source.stem}_{args.method}_x{args.scale}.png")
+    if out.resolve() == source.resolve():
+        print(f"srkit upscale: the output {out} is the input; choose another -o", file=sys.stderr)
+        return 2
+    network = args.method in list_models()
+    if not network and (args.tile is not None or args.device):
+        print(f"srkit upscale: --tile and --device apply to networks; {args.method} ignores them", file=sys.stderr)
+    image = load_image(source)
+    if network:                          # networks: tiled, so that large photos fit in memory
+        sr = upscale(image, args.method, args.scale, tile=args.tile or 256, device=args.device)
     else:
         sr = bench.METHODS[args.method](image, args.scale)
-    out = args.output or args.input.rsplit(".", 1)[0] + f"_{args.method}_x{args.scale}.png"
     save_image(out, sr)
     print(f"{args.input} {image.shape[1]}x{image.shape[0]} -> {out} {sr.shape[1]}x{sr.shape[0]} ({args.method})")
     return 0
@@ -436,7 +445,7 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("-s", "--scale", type=_scale, default=4)
     u.add_argument("-m", "--method", default="bicubic", help="an interpolation, sparse, or a network with shipped "
                    "weights (srcnn, fsrcnn, espcn)")
-    u.add_argument("--tile", type=int, default=256, help="networks: LR tile size (bounded memory)")
+    u.add_argument("--tile", type=_count, help="networks: LR tile size, for bounded memory (default 256)")
     u.add_argument("--device", help="networks: cuda, mps or cpu")
     u.set_defaults(func=_upscale)
 

@@ -26,10 +26,16 @@ __all__ = ["upscale", "run_tiled"]
 def run_tiled(model: torch.nn.Module, x: torch.Tensor, scale: int, tile: int | None = None,
               overlap: int = 16) -> torch.Tensor:
     """``model(x)`` for ``x`` of shape ``(1, C, h, w)``, computed tile by tile when ``tile`` is given."""
+    for what, value, least in (("tile", tile, 1), ("overlap", overlap, 0)):
+        if value is not None and (not isinstance(value, (int, np.integer)) or isinstance(value, bool)
+                                  or value < least):
+            raise ValueError(f"{what} must be a whole number of LR pixels >= {least}, got {value!r}")
     if tile is None or (x.shape[-2] <= tile and x.shape[-1] <= tile):
         return model(x)
     if tile <= 2 * overlap:
-        raise ValueError(f"tile ({tile}) must be larger than twice the overlap ({overlap})")
+        raise ValueError(f"tile {tile} is too small: each tile carries {overlap} LR pixels of context on every side "
+                         f"(the overlap), so it must be at least {2 * overlap + 1}, and {4 * overlap} or more keeps "
+                         "the work spent on context small")
     n, c, h, w = x.shape
     out = None
     step = tile - 2 * overlap
@@ -68,12 +74,19 @@ def upscale(image: np.ndarray, model, scale: int | None = None, tile: int | None
         if scale is None:
             raise ValueError("give scale= with a model name")
         model = get_model(model, scale=scale, weights="default")
+    if not isinstance(model, torch.nn.Module) or not isinstance(getattr(model, "scale", None), int):
+        raise TypeError(f"model must be a name such as 'fsrcnn' or a network of srkit.models (which knows its "
+                        f"scale), got {type(model).__name__}")
     if scale is not None and scale != model.scale:
         raise ValueError(f"this model upscales x{model.scale}, not x{scale}")
     scale = model.scale
     model = model.to(dev).eval()
+    radius = getattr(model, "receptive_radius", 0)
     if overlap is None:
-        overlap = max(16, getattr(model, "receptive_radius", 0))
+        overlap = max(16, radius)
+    elif tile is not None and isinstance(overlap, int) and overlap < radius:
+        raise ValueError(f"overlap {overlap} is smaller than what this {type(model).__name__} sees around a pixel "
+                         f"({radius} LR pixels): the tiles would not join seamlessly; leave overlap=None")
     if input_channels(model) == 3:
         rgb = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
         x = torch.from_numpy(rgb / np.float32(255)).float().permute(2, 0, 1)[None].to(dev)

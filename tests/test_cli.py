@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+from PIL import Image
 import pytest
 from conftest import require_dataset
 
@@ -91,6 +92,18 @@ def test_upscale_command(tmp_path, capsys):
     (tmp_path / "bad.png").write_text("oops")
     assert main(["upscale", str(tmp_path / "bad.png"), "-s", "2"]) == 1
     assert "bad.png" in capsys.readouterr().err
+    before = src.read_bytes()
+    assert main(["upscale", str(src), "-o", str(src), "-s", "2"]) == 2          # never over its own input
+    assert "is the input" in capsys.readouterr().err and src.read_bytes() == before
+    folder = tmp_path / "v1.2"
+    folder.mkdir()
+    Image.fromarray(image).save(folder / "photo", format="PNG")                # no extension: still a PNG
+    assert main(["upscale", str(folder / "photo"), "-s", "2"]) == 0
+    assert (folder / "photo_bicubic_x2.png").is_file()                         # beside its input, dots and all
+    assert main(["upscale", str(src), "-s", "2", "-m", "fsrcnn", "--device", "gpu"]) == 1
+    assert "unknown device 'gpu'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["upscale", str(src), "-s", "2", "--tile", "0"])
 
 
 def test_console_script_is_installed():

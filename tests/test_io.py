@@ -62,8 +62,10 @@ def test_save_accepts_float_and_tensors(tmp_path, rgb):
 
 
 def test_save_errors_are_clear_and_leave_nothing_behind(tmp_path, rgb):
-    with pytest.raises(ValueError, match="unknown or unsupported"):
+    with pytest.raises(ValueError, match=r"\.notaformat is not an image format"):
         save_image(tmp_path / "x.notaformat", rgb)
+    with pytest.raises(ValueError, match="no extension is not an image format"):
+        save_image(tmp_path / "x", rgb)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         save_image(tmp_path / "missing" / "x.png", rgb)
     with pytest.raises(ValueError, match="shape"):
@@ -82,3 +84,28 @@ def test_save_never_clobbers_an_existing_file_with_half_an_image(tmp_path, rgb, 
         save_image(path, rgb[::-1])
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["keep.png"]
+
+
+def test_float_tiffs_exif_orientation_and_huge_images(tmp_path, rgb, monkeypatch):
+    gray = rgb[..., 0]
+    Image.fromarray((gray / 255).astype(np.float32), mode="F").save(tmp_path / "unit.tif")
+    assert np.array_equal(load_image(tmp_path / "unit.tif", keep_gray=True), gray)    # [0, 1]: scaled, not black
+    Image.fromarray(gray.astype(np.float32), mode="F").save(tmp_path / "bytes.tif")
+    assert np.array_equal(load_image(tmp_path / "bytes.tif"), np.repeat(gray[..., None], 3, axis=2))
+    Image.fromarray(np.full((4, 4), 300.0, np.float32), mode="F").save(tmp_path / "hot.tif")
+    with pytest.raises(ValueError, match="hot.tif.*values from 300 to 300"):
+        load_image(tmp_path / "hot.tif")
+    Image.fromarray(np.full((4, 4), np.nan, np.float32), mode="F").save(tmp_path / "nan.tif")
+    with pytest.raises(ValueError, match="nan.tif.*NaN"):
+        load_image(tmp_path / "nan.tif")
+
+    exif = Image.Exif()
+    exif[0x0112] = 6                                       # orientation: rotate 90 degrees clockwise to view
+    Image.fromarray(rgb).save(tmp_path / "turned.jpg", exif=exif, quality=100)
+    upright = load_image(tmp_path / "turned.jpg")
+    assert upright.shape == (rgb.shape[1], rgb.shape[0], 3)                  # as a viewer shows it
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 50)     # 12 x 17 = 204 pixels: over twice the limit
+    with pytest.raises(ValueError, match="full.png.*MAX_IMAGE_PIXELS = None"):
+        Image.fromarray(rgb).save(tmp_path / "full.png")
+        load_image(tmp_path / "full.png")

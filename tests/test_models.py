@@ -73,6 +73,23 @@ def test_bad_requests_are_named(tmp_path):
         load_weights(tmp_path / "nothing")
 
 
+@pytest.mark.parametrize("name", ["srcnn", "srcnn_955", "fsrcnn", "fsrcnn_s", "espcn"])
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_receptive_radius_covers_what_an_output_pixel_sees(name, scale):
+    """Tiled inference takes its overlap from ``receptive_radius``: every LR pixel that an output pixel depends on
+    (non-zero gradient) lies within it of the LR pixel whose s x s block holds the output pixel (tiles are cut
+    between blocks), and it is no more than 2 pixels too generous."""
+    torch.manual_seed(0)
+    model = get_model(name, scale=scale).double().eval()
+    x = torch.rand(1, 1, 33, 33, dtype=torch.float64, requires_grad=True)
+    reach = 0.0
+    for o in range(16 * scale, 17 * scale):                         # every phase of one LR pixel
+        grad = torch.autograd.grad(model(x)[0, 0, o, o], x)[0][0, 0]
+        rows = grad.abs().sum(1).nonzero()[:, 0].double()
+        reach = max(reach, float((rows - o // scale).abs().max()))
+    assert reach <= model.receptive_radius < reach + 2, (reach, model.receptive_radius)
+
+
 @pytest.mark.parametrize("name", list_models())
 def test_tiled_equals_untiled(name):
     small = {"n_blocks": 2, "n_feats": 16} if name in ("srresnet", "srgan") else {}   # so that 45x61 gets tiled
@@ -94,6 +111,29 @@ def test_upscale_rgb_and_gray_and_bad_input():
         upscale(image[:1, :1], model)
     with pytest.raises(ValueError, match="x2, not x3"):
         upscale(image, model, scale=3)
+    fsrcnn = get_model("fsrcnn", scale=2)                          # sees 8 LR pixels around each pixel
+    with pytest.raises(ValueError, match="overlap 0 is smaller than what this FSRCNN sees"):
+        upscale(image, fsrcnn, tile=16, overlap=0)                 # the tiles would show seams
+    for tile in (40.5, "64", 0):
+        with pytest.raises(ValueError, match="tile must be a whole number"):
+            upscale(image, model, tile=tile)
+    with pytest.raises(ValueError, match="must be at least 33"):
+        upscale(image, fsrcnn, tile=20)                           # overlap 16: at least 2 * 16 + 1
+    with pytest.raises(TypeError, match="network of srkit.models"):
+        upscale(image, None)
+
+
+def test_device_names_are_checked():
+    assert srkit.device("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match="unknown device 'gpu'"):
+        srkit.device("gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="sees no CUDA GPU"):
+            srkit.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if not (mps is not None and mps.is_available()):
+        with pytest.raises(ValueError, match="MPS is not available"):
+            srkit.device("mps")
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")

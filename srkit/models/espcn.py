@@ -29,6 +29,7 @@ class ESPCN(nn.Module):
         )
         self.subpixel = nn.Conv2d(n2, channels * scale**2, 3, padding=1)   # (N, C*s*s, h, w)
         self.shuffle = nn.PixelShuffle(scale)                              # (N, C, h*s, w*s)
+        self.receptive_radius = 2 + 1 + 1          # LR pixels an output pixel sees: 5x5, 3x3, 3x3 (tiled inference)
         # ICNR: initialise one sub-pixel filter and copy it to all s*s positions.
         w = torch.empty(channels, n2, 3, 3)
         nn.init.kaiming_normal_(w, nonlinearity="linear")

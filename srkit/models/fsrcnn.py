@@ -35,6 +35,9 @@ class FSRCNN(nn.Module):
         # Each LR pixel paints a 9x9 footprint every `scale` HR pixels: overlapping footprints whose sum is uneven
         # are the checkerboard artefacts of chapter 05.
         self.deconv = nn.ConvTranspose2d(d, channels, 9, stride=scale, padding=4, output_padding=scale - 1)
+        # How far an output pixel sees, in LR pixels (for tiled inference): 2 (5x5) + m (3x3 each) in the body,
+        # and the deconvolution's 9 taps reach ceil(4 / scale) + 1 LR pixels from an HR pixel's own.
+        self.receptive_radius = 2 + m + math.ceil(4 / scale) + 1
         for layer in self.body:
             if isinstance(layer, nn.Conv2d):   # He initialisation for PReLU layers, as in the paper
                 nn.init.normal_(layer.weight, std=math.sqrt(2 / (layer.out_channels * layer.kernel_size[0] ** 2)))

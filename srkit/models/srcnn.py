@@ -20,6 +20,8 @@ How we deviate from the paper:
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn as nn
 
@@ -35,6 +37,9 @@ class SRCNN(nn.Module):
         self.mapping = nn.Conv2d(n1, n2, f2, padding=f2 // 2)         # non-linear mapping: the sparse code
         self.reconstruct = nn.Conv2d(n2, channels, f3, padding=f3 // 2)  # HR patches, averaged where they overlap
         self.relu = nn.ReLU(inplace=True)
+        # How far an output pixel sees, in LR pixels (for tiled inference): the layers' reach on the bicubic image,
+        # plus the 2 LR pixels on either side that bicubic interpolation reads.
+        self.receptive_radius = math.ceil((f1 // 2 + f2 // 2 + f3 // 2) / scale) + 2
         # He initialisation for the two ReLU layers; the paper's Gaussian (std 0.001) for the last. With the paper's
         # init everywhere, Adam's first step (about lr * sign(gradient) per weight) turns half the first-layer
         # filters negative for every input and they never fire again (chapter 04 shows it).
