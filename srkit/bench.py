@@ -42,7 +42,10 @@ def sparse_coding(lr: np.ndarray, scale: int) -> np.ndarray:
 @lru_cache(maxsize=None)
 def _sparse_model(scale: int):
     from . import sparse
-    return sparse.pretrained(scale)
+    try:
+        return sparse.pretrained(scale)
+    except ValueError as e:                         # no dictionary for this scale: like a network without weights
+        raise MethodUnavailable(f"{e}; train one with `srkit train --model sparse --scale {scale} ...`") from None
 
 
 def network(lr: np.ndarray, scale: int, name: str) -> np.ndarray:

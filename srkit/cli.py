@@ -31,9 +31,19 @@ def _bench(args) -> int:
     from . import bench
     from .datasets import DataUnavailableError, offline
 
-    methods = _split(args.methods or args.method)
-    datasets = _split(args.datasets or args.dataset)
+    from .datasets import DATASETS
+
+    methods = _split(args.methods if args.methods is not None else args.method)
+    datasets = _split(args.datasets if args.datasets is not None else args.dataset)
     metrics = tuple(_split(args.metrics))
+    if not methods or not datasets:
+        print(f"srkit bench: no {'method' if not methods else 'dataset'} given", file=sys.stderr)
+        return 2
+    unknown_data = [d for d in datasets if d not in DATASETS]
+    if unknown_data:                                  # before anything is measured
+        print(f"srkit bench: unknown dataset(s) {', '.join(unknown_data)}; available: {', '.join(DATASETS)}",
+              file=sys.stderr)
+        return 2
     bad_metrics = [m for m in metrics if m not in bench.METRICS]
     if bad_metrics or not {"psnr", "ssim"} <= set(metrics):
         print(f"srkit bench: --metrics must include psnr,ssim and may add niqe; got {args.metrics!r}", file=sys.stderr)
@@ -78,7 +88,8 @@ def _bench(args) -> int:
         print(bench.format_table(results[0]))
     else:
         print(bench.format_summary(results))
-    return 1 if len(missing) == len(datasets) else 0
+    measured = [r for r in results if "psnr" in r]
+    return 0 if measured else 1                       # nothing measured (no data, no weights for this scale): an error
 
 
 def _upscale(args) -> int:

@@ -238,3 +238,23 @@ def test_train_interrupted_says_so_and_exits_130(tmp_path, capsys, monkeypatch):
     assert main(["train", "--model", "fsrcnn", "--scale", "2", "--out", str(tmp_path / "run"),
                  "--checkpoint", str(tmp_path / "run.ckpt.safetensors")]) == 130
     assert "interrupted" in capsys.readouterr().err
+
+
+def test_bench_checks_every_name_before_it_measures(capsys, monkeypatch):
+    measured = []
+    monkeypatch.setattr(bench, "run", lambda *a, **k: measured.append(a) or {})
+    assert main(["bench", "--methods", "bicubic,nearest", "--datasets", "Set5,Set14,Foo"]) == 2
+    assert "unknown dataset(s) Foo" in capsys.readouterr().err
+    assert main(["bench", "--datasets", ","]) == 2
+    assert "no dataset given" in capsys.readouterr().err
+    assert main(["bench", "--methods", ""]) == 2
+    assert "no method given" in capsys.readouterr().err
+    assert measured == []                                  # refused before anything was measured
+
+
+def test_bench_without_anything_to_measure_is_an_error(capsys):
+    image = np.random.default_rng(0).integers(0, 256, (40, 44, 3), dtype=np.uint8)
+    with pytest.raises(bench.MethodUnavailable, match="no shipped sparse dictionary for x5"):
+        bench.run("sparse", {"noise": image}, 5)        # like a network without weights: skipped, not a crash
+    assert main(["bench", "--method", "espcn", "--scale", "2", "--offline"]) == 1
+    assert "skipped" in capsys.readouterr().err
