@@ -56,13 +56,19 @@ def _as_batch(image, name: str) -> np.ndarray:
     else:
         raise TypeError(f"{name}: expected a numpy array or torch tensor, got {type(image).__name__}")
     if x.shape[-1] not in (1, 3):
-        raise ValueError(f"{name}: expected 1 or 3 channels, got shape {tuple(image.shape)}")
+        hint = (" (torch tensors are channels first: (C, H, W))" if isinstance(image, torch.Tensor)
+                and image.shape[-1] in (1, 3) else "")
+        raise ValueError(f"{name}: expected 1 or 3 channels, got shape {tuple(image.shape)}{hint}")
+    if x.size == 0:
+        raise ValueError(f"{name}: empty image of shape {tuple(image.shape)}")
     if x.dtype == np.uint8:
         return x.astype(np.float64) / 255
     if not np.issubdtype(x.dtype, np.floating):
         raise TypeError(f"{name}: expected uint8 or float pixels, got dtype {x.dtype}")
     x = x.astype(np.float64)
-    if x.size and (np.nanmax(x) > 1.5 or np.nanmin(x) < -0.5):
+    if not np.isfinite(x).all():
+        raise ValueError(f"{name}: {int((~np.isfinite(x)).sum())} pixel value(s) are NaN or infinite")
+    if np.nanmax(x) > 1.5 or np.nanmin(x) < -0.5:
         raise ValueError(f"{name}: float images must be on the [0, 1] scale, but values reach "
                          f"[{np.nanmin(x):.3g}, {np.nanmax(x):.3g}]; divide by 255 or pass uint8")
     return x
@@ -83,9 +89,14 @@ def to_eval_y(image, crop_border: int = 0, y_channel: bool = True, name: str = "
 
 
 def _pair(sr, hr, crop_border, y_channel):
+    for name, image in (("sr", sr), ("hr", hr)):
+        if not isinstance(image, (np.ndarray, torch.Tensor)):
+            raise TypeError(f"{name}: expected a numpy array or torch tensor, got {type(image).__name__}")
     if tuple(sr.shape) != tuple(hr.shape):
+        gray_vs_colour = sr.shape[:2] == hr.shape[:2] and isinstance(sr, np.ndarray) and sr.ndim != hr.ndim
         raise ValueError(f"sr and hr must have the same shape, got {tuple(sr.shape)} and {tuple(hr.shape)}"
-                         " (did you modcrop the ground truth to a multiple of the scale?)")
+                         + (" (one is gray, the other colour)" if gray_vs_colour else
+                            " (did you modcrop the ground truth to a multiple of the scale?)"))
     if int(crop_border) != crop_border or crop_border < 0:
         raise ValueError(f"crop_border must be a non-negative integer, got {crop_border!r}")
     crop_border = int(crop_border)

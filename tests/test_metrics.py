@@ -91,3 +91,15 @@ def test_bad_inputs_are_named():
         psnr(np.zeros((8, 8, 4), np.uint8), np.zeros((8, 8, 4), np.uint8))
     with pytest.raises(TypeError, match="dtype"):
         psnr(sr.astype(np.int16), hr.astype(np.int16))
+    with pytest.raises(ValueError, match="one is gray, the other colour"):
+        psnr(sr, hr[..., 0])
+    nan = sr / 255.0
+    nan[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="sr: 1 pixel value.*NaN"):
+        psnr(nan, hr / 255.0)
+    with pytest.raises(ValueError, match="empty image"):
+        psnr(np.zeros((0, 0), np.uint8), np.zeros((0, 0), np.uint8))
+    with pytest.raises(ValueError, match="channels first"):
+        psnr(torch.from_numpy(sr), torch.from_numpy(hr))           # (H, W, 3) tensors
+    with pytest.raises(TypeError, match="got list"):
+        psnr(sr.tolist(), hr.tolist())

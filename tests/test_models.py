@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import srkit
-from srkit.models import (VARIANTS, count_macs, get_model, init_from, input_channels, list_models, load_weights,
-                          save_weights)
+from srkit.models import (VARIANTS, WEIGHTS, count_macs, get_model, init_from, input_channels, list_models,
+                          load_weights, save_weights)
 from srkit.train import PatchSampler, fit, to_pairs, to_y_pairs
 from srkit.upscale import run_tiled, upscale
 
@@ -71,6 +71,17 @@ def test_bad_requests_are_named(tmp_path):
         get_model("fsrcnn", scale=7, weights="default")
     with pytest.raises(FileNotFoundError, match="nothing"):
         load_weights(tmp_path / "nothing")
+    for scale in (None, "3", 2.5):
+        with pytest.raises(ValueError, match="scale must be an integer"):
+            get_model("fsrcnn", scale=scale)
+    with pytest.raises(ValueError, match="fsrcnn: got an unexpected keyword argument 'foo'"):
+        get_model("fsrcnn", scale=3, foo=1)
+    with pytest.raises(ValueError, match="fsrcnn with {'d': -1}"):
+        get_model("fsrcnn", scale=3, d=-1)
+    if WEIGHTS.joinpath("fsrcnn_x3.safetensors").is_file():
+        assert get_model("fsrcnn", scale=3.0, weights="default").scale == 3          # 3.0 is 3
+        with pytest.raises(ValueError, match="holds fsrcnn with d=56, not d=32"):
+            get_model("fsrcnn", scale=3, weights="default", d=32)                  # not silently ignored
 
 
 @pytest.mark.parametrize("name", ["srcnn", "srcnn_955", "fsrcnn", "fsrcnn_s", "espcn"])

@@ -13,7 +13,9 @@ arguments, training command, metrics). Loading never executes code.
 
 from __future__ import annotations
 
+import inspect
 import json
+import re
 from pathlib import Path
 
 import torch.nn as nn
@@ -79,13 +81,21 @@ def get_model(name: str, *, scale: int, weights: str | Path | None = None, devic
         return get_model(arch, scale=scale, device=device, **{**preset, **kwargs})
     if name not in MODELS and name not in VARIANTS:
         raise ValueError(f"unknown model {name!r}; available: {', '.join(list_models())}")
-    if int(scale) != scale or not 2 <= scale <= 8:
+    try:
+        whole = int(scale) == scale
+    except (TypeError, ValueError):
+        whole = False
+    if not whole or not 2 <= scale <= 8:
         raise ValueError(f"scale must be an integer from 2 to 8, got {scale!r}")
+    scale = int(scale)
     if weights is None:
         try:
-            model = MODELS[name](int(scale), **kwargs)
+            model = MODELS[name](scale, **kwargs)
         except TypeError as e:            # an argument the architecture does not have
-            raise ValueError(f"{name}: {e}".replace("__init__() ", "")) from None
+            reason = re.sub(r"^[\w.]*__init__\(\) ", "", str(e))     # "FSRCNN.__init__() got ..." -> "got ..."
+            raise ValueError(f"{name}: {reason}") from None
+        except (RuntimeError, ValueError) as e:    # a size torch cannot build, e.g. d=-1
+            raise ValueError(f"{name} with {kwargs}: {e}") from None
         model.init_kwargs = dict(kwargs)      # saved with the weights, so that loading rebuilds the same network
     else:
         path = weights_path(name, scale) if weights == "default" else Path(weights)
@@ -96,6 +106,12 @@ def get_model(name: str, *, scale: int, weights: str | Path | None = None, devic
         arch = VARIANTS[name][0] if name in VARIANTS else name
         if model.__class__ is not MODELS[arch] or model.scale != scale:
             raise ValueError(f"{path} holds {model.__class__.__name__} x{model.scale}, not {name} x{scale}")
+        defaults = {k: p.default for k, p in inspect.signature(MODELS[arch]).parameters.items()}
+        built = {**defaults, **model.init_kwargs}
+        differ = {k: v for k, v in kwargs.items() if built.get(k, object()) != v}
+        if differ:
+            raise ValueError(f"{path} holds {name} with {', '.join(f'{k}={built.get(k)!r}' for k in differ)}, "
+                             f"not {', '.join(f'{k}={v!r}' for k, v in differ.items())}; leave these out to load it")
     return model.to(device) if device is not None else model
 
 
