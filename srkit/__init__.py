@@ -20,7 +20,7 @@ from .datasets import load_dataset, lr_hr_pairs, sample_images
 from .io import load_image, save_image
 from .metrics import psnr, ssim
 from .resize import imresize, modcrop
-from .upscale import upscale   # the function; the module stays importable as srkit.upscale
+from .upscale import upscale   # the function (it hides the module here; `from srkit.upscale import run_tiled` works)
 
 __version__ = "0.1.0"
 __all__ = ["color", "datasets", "io", "metrics", "models", "resize", "synthetic", "device", "cpu_threads",

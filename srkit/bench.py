@@ -211,8 +211,8 @@ def format_summary(results: list[dict]) -> str:
         params, macs, seconds = _method_costs(m, [r for r in results if r["method"] == m])
         lines.append(f"{m:<12}" + "".join(f"{_score(cell.get((m, d))):>{width}}" for d in datasets)
                      + f"{params:>12}{macs:>10}{seconds:>9}")
-    metric = "PSNR (dB) / SSIM" + (" / NIQE" if any("niqe" in r for r in results) else "")
-    lines.append(f"({metric}: Y channel, shave = scale; seconds per image on this machine)")
+    niqe_note = "; NIQE: the whole RGB output, lower is more natural" if any("niqe" in r for r in results) else ""
+    lines.append(f"(PSNR (dB) / SSIM: Y channel, shave = scale{niqe_note}; seconds per image on this machine)")
     return "\n".join(lines)
 
 
