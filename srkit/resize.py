@@ -133,7 +133,7 @@ def _plan(in_hw: tuple[int, int], scale, size) -> tuple[tuple[float, float], tup
     if (scale is None) == (size is None):
         raise ValueError("imresize: give exactly one of scale= or size=")
     if size is not None:
-        if len(size) != 2:
+        if not isinstance(size, (tuple, list)) or len(size) != 2:
             raise ValueError(f"imresize: size must be (height, width), got {size!r}")
         out = tuple(int(s) for s in size)
         if min(out) < 1 or any(int(s) != s for s in size):
@@ -188,7 +188,8 @@ def imresize(image, scale=None, size=None, method: str = "bicubic", antialias: b
 
     x = torch.from_numpy(np.ascontiguousarray(image)) if is_numpy else image
     if device is not None:
-        x = x.to(device)
+        from . import device as check_device       # a clear error for a device that does not exist here
+        x = x.to(check_device(device))
     if x.dtype == torch.uint8:
         # MATLAB works in double; MPS has no float64, where float32 is the best we can do.
         compute_dtype = torch.float32 if x.device.type == "mps" else torch.float64

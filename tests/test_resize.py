@@ -102,6 +102,10 @@ def test_bad_inputs_are_named(img):
         imresize([[1, 2], [3, 4]], 2)
     with pytest.raises(ValueError, match="shape"):
         imresize(np.zeros((2, 3, 4, 5)), 2)
+    with pytest.raises(ValueError, match=r"size must be \(height, width\), got 10"):
+        imresize(img, size=10)
+    with pytest.raises(ValueError, match="unknown device 'gpu'"):
+        imresize(img, 2, device="gpu")
 
 
 def test_modcrop_crops_never_resizes(img):
