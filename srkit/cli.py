@@ -248,7 +248,7 @@ def _train_network(args, command: str, log) -> int:
 
     from . import device as pick_device
     from .datasets import train_val_split
-    from .models import WEIGHTS, get_model, input_channels, save_weights
+    from .models import VARIANTS, WEIGHTS, get_model, input_channels, save_weights
     from .train import checkpoint_exists, fit, to_pairs
 
     out = Path(args.out)
@@ -264,8 +264,12 @@ def _train_network(args, command: str, log) -> int:
                      "sha256": hashlib.sha256(init.with_suffix(".safetensors").read_bytes()).hexdigest(),
                      **{k: source_meta[k] for k in ("commands", "train_seconds", "steps", "init_from")
                         if k in source_meta}}
-        same = source_meta.get("arch") == args.model    # the same network: with the source's architecture arguments
-        model = get_model(args.model, scale=args.scale, **{**(source.init_kwargs if same else {}), **args.model_args})
+        # The same architecture (SRGAN's generator is an SRResNet) is rebuilt with the source's arguments, which a
+        # variant's own (srcnn_955's 5x5 middle layer) and --model-args override.
+        arch, preset = VARIANTS.get(args.model, (args.model, {}))
+        same = source_meta.get("arch") == arch
+        model = get_model(args.model, scale=args.scale,
+                          **{**(source.init_kwargs if same else {}), **preset, **args.model_args})
         fresh = init_from(model, source)       # all layers but a scale-specific last one
         if set(fresh) == set(model.state_dict()):
             raise ValueError(f"--init-from {args.init_from}: none of its tensors fits {args.model} x{args.scale} (it "

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import torch
 from PIL import Image
 import pytest
 from conftest import require_dataset
@@ -258,3 +259,19 @@ def test_bench_without_anything_to_measure_is_an_error(capsys):
         bench.run("sparse", {"noise": image}, 5)        # like a network without weights: skipped, not a crash
     assert main(["bench", "--method", "espcn", "--scale", "2", "--offline"]) == 1
     assert "skipped" in capsys.readouterr().err
+
+
+def test_train_a_variant_from_its_base_network_keeps_the_variants_shape(tmp_path):
+    """srcnn_955 started from SRCNN 9-1-5 weights is a 9-5-5 (its 5x5 middle layer wins over the source's
+    arguments); the first and last layers are copied."""
+    require_dataset("T91")
+    from srkit.models import get_model, load_weights, save_weights
+    base = get_model("srcnn", scale=3, f2=1)                   # arguments written out in its JSON
+    save_weights(base, tmp_path / "base_x3")
+    out = tmp_path / "wide_x3"
+    assert main(["train", "--model", "srcnn_955", "--scale", "3", "--data", "T91", "--steps", "1", "--patch", "8",
+                 "--batch-size", "2", "--val-every", "1", "--lr", "1e-12", "--init-from", str(tmp_path / "base_x3"),
+                 "--out", str(out), "--checkpoint", str(tmp_path / "ck.safetensors")]) == 0
+    wide = load_weights(out)
+    assert wide.mapping.kernel_size == (5, 5)
+    assert torch.allclose(wide.extract.weight, base.extract.weight, atol=1e-6)
