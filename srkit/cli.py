@@ -94,7 +94,7 @@ def _bench(args) -> int:
 
 def _upscale(args) -> int:
     from . import bench
-    from .io import load_image, save_image
+    from .io import image_format, load_image, save_image
 
     if args.method not in bench.METHODS:
         print(f"srkit upscale: unknown method {args.method!r}; available: {', '.join(bench.METHODS)}", file=sys.stderr)
@@ -109,6 +109,7 @@ def _upscale(args) -> int:
     if out.resolve() == source.resolve():
         print(f"srkit upscale: the output {out} is the input; choose another -o", file=sys.stderr)
         return 2
+    image_format(out)                    # an unknown extension or a missing folder: say so before the work
     network = args.method in list_models()
     if not network and (args.tile is not None or args.device):
         print(f"srkit upscale: --tile and --device apply to networks; {args.method} ignores them", file=sys.stderr)
@@ -170,7 +171,8 @@ def _resolve_init(text: str):
 
     from .models import WEIGHTS, list_models, weights_path
     path = Path(text)
-    candidates = [path] if path.suffix == ".safetensors" else [path.with_name(path.name + ".safetensors")]
+    candidates = ([path.with_suffix(".safetensors")] if path.suffix in (".safetensors", ".json")
+                  else [path.with_name(path.name + ".safetensors")])
     name, sep, scale = text.rpartition("_x")
     if not path.suffix and sep and scale.isdigit() and name in list_models():
         candidates.append(weights_path(name, int(scale)))
@@ -210,18 +212,21 @@ def _train(args) -> int:
             print(f"srkit train: {', '.join(network_only)}: for networks only; sparse coding learns its dictionaries "
                   "in one go, without checkpoints", file=sys.stderr)
             return 2
+    if args.model == "srgan" and not args.init_from:
+        raise ValueError("srgan needs --init-from <srresnet weights>: the paper starts the GAN from a trained "
+                         "SRResNet, and so does srkit")
     args.init_path = _resolve_init(args.init_from) if args.init_from else None     # before anything is written
     finished = out.with_suffix(".safetensors")
     checkpoint = args.checkpoint = Path(args.checkpoint or f"runs/{out.name}.ckpt.safetensors")   # resolved once
-    args.run_id = {"out": str(out.resolve()), "model": args.model, "scale": args.scale}
+    args.run_id = {"out": out.name, "model": args.model, "scale": args.scale}   # the same on any machine
     resumable = args.resume and args.model != "sparse" and checkpoint_exists(checkpoint)
     if args.model != "sparse" and checkpoint_exists(checkpoint):
         saved = json.loads(checkpoint.with_suffix(".json").read_text())
         theirs = saved.get("run")
-        if args.resume and theirs and theirs != args.run_id:
+        if args.resume and theirs and theirs != args.run_id:   # its weights would not even fit, or not be ours
             raise ValueError(f"{checkpoint} is the checkpoint of another run ({theirs['model']} x{theirs['scale']}, "
-                             f"--out {theirs['out']}); resume that run with its own --out, or give this one its own "
-                             "--checkpoint")
+                             f"--out .../{theirs['out']}); resume that run with its own --model, --scale and --out, "
+                             "or give this one its own --checkpoint")
         if not args.resume and not args.force:        # an interrupted run must not be overwritten by a restart
             print(f"srkit train: {checkpoint} holds a run at step {saved.get('step')}; continue it with --resume, "
                   "give this run another --checkpoint, or pass --force to start over and replace it", file=sys.stderr)
@@ -292,10 +297,10 @@ def _train_network(args, command: str, log) -> int:
                   val_every=args.val_every, checkpoint=checkpoint, checkpoint_every=args.val_every,
                   resume=args.resume, device=dev, seed=args.seed, log=log,
                   checkpoint_meta={"commands": commands, "run": args.run_id})
-    log.start()                                          # set up: from here on the run has its log file
     if args.model == "srgan":
         history, extra = _fit_srgan(args, model, train_pairs, val_pairs, common, log)
     else:
+        log.start()                                      # set up: from here on the run has its log file
         history = fit(model, train_pairs, val_pairs, args.scale, loss=args.loss, train_only=args.train_only,
                       **common)
         extra = {"loss": args.loss, "train_only": args.train_only,
@@ -321,15 +326,13 @@ def _fit_srgan(args, generator, train_pairs, val_pairs, common: dict, log) -> tu
     from .models.discriminator import Discriminator
     from .train import fit_gan
 
-    if not args.init_from:
-        raise ValueError("srgan needs --init-from <srresnet weights>: the paper starts the GAN from a trained "
-                         "SRResNet, and so does srkit")
     if args.content == "vgg":
         from .losses import VGGLoss
         content = VGGLoss(weights=args.vgg_weights)
     else:
         content = args.content
     discriminator = Discriminator(n_feats=args.disc_feats, dense=args.disc_dense)
+    log.start()                                          # set up: from here on the run has its log file
     log(f"discriminator: n_feats {args.disc_feats}, dense {args.disc_dense}, "
         f"{sum(p.numel() for p in discriminator.parameters())} parameters; content loss {args.content}, "
         f"adversarial weight {args.adv_weight}")
@@ -488,7 +491,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--val-every", type=_count, default=1000, help="network: validate and checkpoint every N steps")
     t.add_argument("--checkpoint", help="network: checkpoint file (default runs/<out name>.ckpt.safetensors)")
     t.add_argument("--resume", action="store_true", help="network: continue from the checkpoint")
-    t.add_argument("--force", action="store_true", help="replace the weights of an earlier run at --out")
+    t.add_argument("--force", action="store_true", help="replace the weights of an earlier run at --out, or start "
+                   "over from step 0 where --checkpoint holds an unfinished run")
     t.add_argument("--init-from", help="network: start from weights, e.g. fsrcnn_x3 (layers whose shape fits)")
     t.add_argument("--train-only", choices=["last"], help="network: train only the last layer")
     t.add_argument("--content", choices=["mse", "l1", "vgg"], default="mse", help="srgan: content loss (vgg needs "

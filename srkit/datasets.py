@@ -169,7 +169,7 @@ def load_dataset(name: str, scale: int | None = None, progress: bool = True) -> 
     """
     images = {}
     for path in fetch(name, progress):
-        hr = load_image(path, keep_gray=True)
+        hr = load_image(path, keep_gray=True, upright=False)       # pixels as stored, as MATLAB's imread reads them
         images[path.stem] = modcrop(hr, scale) if scale else hr
     return images
 

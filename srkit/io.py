@@ -15,13 +15,15 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["load_image", "save_image", "to_uint8"]
+__all__ = ["load_image", "save_image", "to_uint8", "image_format"]
 
 
-def load_image(path: str | os.PathLike, keep_gray: bool = False) -> np.ndarray:
+def load_image(path: str | os.PathLike, keep_gray: bool = False, upright: bool = True) -> np.ndarray:
     """Read an image file as ``uint8`` RGB ``(H, W, 3)`` (or ``(H, W)`` for grayscale if ``keep_gray``).
 
-    A photo's EXIF orientation is applied, so the array is upright as a viewer shows it. 32-bit float images
+    With ``upright`` (the default), a photo's EXIF orientation is applied, so the array is upright as a viewer
+    shows it; datasets read their pixels as stored (``upright=False``), as MATLAB's ``imread`` does, and a
+    malformed EXIF block leaves the pixels as stored too. 32-bit float images
     (TIFF mode ``F``) must hold values in [0, 1] (scaled to 0..255) or in [0, 255].
 
     Raises ``FileNotFoundError`` if the file does not exist and ``ValueError`` (naming the file) if it is
@@ -33,7 +35,11 @@ def load_image(path: str | os.PathLike, keep_gray: bool = False) -> np.ndarray:
     try:
         with Image.open(path) as im:
             im.load()  # decode now, so that a truncated file fails here and not later
-            im = ImageOps.exif_transpose(im)
+            if upright:
+                try:
+                    im = ImageOps.exif_transpose(im)
+                except Exception:             # a malformed EXIF block: the pixels as stored are still an image
+                    pass
             mode = im.mode
             if mode != "F":                   # 32-bit float pixels: checked and converted below
                 if mode in ("I;16", "I;16B", "I;16L", "I"):
@@ -87,6 +93,19 @@ def to_uint8(image) -> np.ndarray:
     return x[..., 0] if x.ndim == 3 and x.shape[-1] == 1 else x
 
 
+def image_format(path: str | os.PathLike) -> str:
+    """The Pillow format that :func:`save_image` writes to ``path`` (from its extension), or a clear error for an
+    unknown extension or a missing folder: worth checking before a long computation whose result goes there."""
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        raise FileNotFoundError(f"cannot save {path}: folder {path.parent} does not exist")
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"cannot save {path}: {path.suffix or 'no extension'} is not an image format Pillow can "
+                         "write; use .png (lossless), .tif or .jpg")
+    return fmt
+
+
 def save_image(path: str | os.PathLike, image) -> Path:
     """Write an image (``uint8`` or float in [0, 1]; numpy ``(H, W[, 3])`` or torch ``(C, H, W)``).
 
@@ -97,12 +116,7 @@ def save_image(path: str | os.PathLike, image) -> Path:
     x = to_uint8(image)
     if not (x.ndim == 2 or (x.ndim == 3 and x.shape[-1] in (3, 4))):
         raise ValueError(f"cannot save an image of shape {x.shape} to {path}: expected (H, W) or (H, W, 3)")
-    if path.parent and not path.parent.exists():
-        raise FileNotFoundError(f"cannot save {path}: folder {path.parent} does not exist")
-    fmt = Image.registered_extensions().get(path.suffix.lower())
-    if fmt is None:
-        raise ValueError(f"cannot save {path}: {path.suffix or 'no extension'} is not an image format Pillow can "
-                         "write; use .png (lossless), .tif or .jpg")
+    fmt = image_format(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         Image.fromarray(x).save(tmp, format=fmt)

@@ -8,8 +8,8 @@ validation PSNR picks the weights that are kept.
 
 Checkpoints (model, optimiser, step, random state) are written atomically every ``checkpoint_every`` steps as
 safetensors + JSON (no pickle); ``fit(..., resume=True)`` continues a killed run from the last one. Ctrl-C (or a
-notebook's interrupt) lets the current step finish, writes a checkpoint there and raises ``KeyboardInterrupt``,
-so an interrupted run loses nothing; a second Ctrl-C stops at once.
+notebook's interrupt, or a SIGTERM) lets the current step finish, writes a checkpoint there and raises
+``KeyboardInterrupt``, so an interrupted run loses nothing; a second one stops at once.
 """
 
 from __future__ import annotations
@@ -198,11 +198,14 @@ def evaluate(model: nn.Module, pairs, scale: int, device) -> float:
     """Mean PSNR (Y, shave = scale, output rounded to 8 bits as in the papers) over ``[(lr, hr), ...]``.
 
     Pairs are Y ``(H, W)`` or RGB ``(H, W, 3)`` (measured on the Y of the RGB output, as the protocol says).
+    A network whose output is not finite (a diverged run) scores NaN, which is never the best.
     """
     model.eval()
-    values = [psnr(_predict(model, lr, device), hr.astype(np.float64), crop_border=scale) for lr, hr in pairs]
+    outputs = [(_predict(model, lr, device), hr) for lr, hr in pairs]
     model.train()
-    return float(np.mean(values))
+    if not all(np.isfinite(sr).all() for sr, _ in outputs):     # a diverged network: NaN, never the best
+        return float("nan")
+    return float(np.mean([psnr(sr, hr.astype(np.float64), crop_border=scale) for sr, hr in outputs]))
 
 
 def _save_checkpoint(path: Path, parts: dict, step: int, extra: dict) -> None:
@@ -290,26 +293,32 @@ class _StopRequest:
 
 @contextmanager
 def _interruptible():
-    """While a training loop runs, the first SIGINT (Ctrl-C, a notebook's interrupt) only asks it to stop: the loop
-    finishes its step, writes a checkpoint and raises ``KeyboardInterrupt`` itself (see :func:`_interrupted`),
-    rather than being cut off in the middle of an optimiser step. A second SIGINT interrupts at once. Outside the
-    main thread, where Python cannot take signals, nothing changes."""
+    """While a training loop runs, the first SIGINT (Ctrl-C, a notebook's interrupt) or SIGTERM only asks it to
+    stop: the loop finishes its step, writes a checkpoint and raises ``KeyboardInterrupt`` itself (see
+    :func:`_interrupted`), rather than being cut off in the middle of an optimiser step. A second signal interrupts
+    at once. A signal the process ignores stays ignored; outside the main thread, where Python cannot take
+    signals, nothing changes."""
     stop = _StopRequest()
     if threading.current_thread() is not threading.main_thread():
         yield stop
         return
-    previous = signal.getsignal(signal.SIGINT)
 
     def ask(signum, frame):
         if stop.requested:
             raise KeyboardInterrupt
         stop.requested = True
 
-    signal.signal(signal.SIGINT, ask)
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):    # SIGTERM: `kill`, `timeout`, a scheduler's preemption
+        handler = signal.getsignal(sig)
+        if handler is not signal.SIG_IGN:          # a run started to ignore it (nohup ... &) keeps ignoring it
+            previous[sig] = handler
+            signal.signal(sig, ask)
     try:
         yield stop
     finally:
-        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 def _interrupted(step: int, checkpoint: Path | None, log) -> None:
@@ -465,6 +474,9 @@ def evaluate_gan(model: nn.Module, pairs, scale: int, device) -> tuple[float, fl
     psnrs, niqes = [], []
     for lr, hr in pairs:
         sr = _predict(model, lr, device)
+        if not np.isfinite(sr).all():                # a diverged generator: NaN, never the one kept
+            model.train()
+            return float("nan"), float("nan")
         psnrs.append(psnr(sr, hr.astype(np.float64), crop_border=scale))
         if min(hr.shape[:2]) >= 2 * PATCH:
             niqes.append(niqe(np.round(sr * 255).astype(np.uint8)))

@@ -105,6 +105,8 @@ def test_upscale_command(tmp_path, capsys):
     assert "unknown device 'gpu'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["upscale", str(src), "-s", "2", "--tile", "0"])
+    assert main(["upscale", str(src), "-s", "2", "-m", "sparse", "-o", str(tmp_path / "out.xyz")]) == 1
+    assert ".xyz is not an image format" in capsys.readouterr().err        # said before the (slow) upscaling
 
 
 def test_console_script_is_installed():
@@ -204,6 +206,11 @@ def test_train_refuses_bad_settings_before_it_writes_anything(tmp_path, capsys):
     assert "--init-from nope" in err and "fsrcnn_x3" in err          # names what it looked for and what exists
     assert main([*run, "--init-from", "srcnn_x3"]) == 1                # another network: nothing would be copied
     assert "none of its tensors fits fsrcnn x2" in capsys.readouterr().err
+    from srkit.models import WEIGHTS
+    assert main([*run, "--init-from", str(WEIGHTS / "srcnn_x3.json")]) == 1   # a .json names its weights too
+    assert "none of its tensors fits fsrcnn x2" in capsys.readouterr().err
+    assert main(["train", "--model", "srgan", "--scale", "4", "--out", str(tmp_path / "gan")]) == 1
+    assert "srgan needs --init-from" in capsys.readouterr().err
     assert main(["train", "--model", "sparse", "--scale", "2", "--resume", "--out", str(tmp_path / "s")]) == 2
     assert "for networks only" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
@@ -216,8 +223,8 @@ def test_train_keeps_checkpoints_and_logs_of_other_runs(tmp_path, capsys, monkey
     (tmp_path / "runs").mkdir()
     ckpt = tmp_path / "runs" / "run.ckpt.safetensors"
     ckpt.write_bytes(b"tensors")
-    ckpt.with_suffix(".json").write_text(json.dumps(
-        {"step": 500, "run": {"out": str((tmp_path / "other" / "run").resolve()), "model": "fsrcnn", "scale": 3}}))
+    theirs = {"out": "run", "model": "fsrcnn", "scale": 3}                 # another scale, the same --out name
+    ckpt.with_suffix(".json").write_text(json.dumps({"step": 500, "run": theirs}))
     before = {p: p.read_bytes() for p in (tmp_path / "runs").iterdir()}
     run = ["train", "--model", "fsrcnn", "--scale", "2", "--out", str(tmp_path / "run")]
     assert main([*run, "--resume"]) == 1
@@ -226,7 +233,8 @@ def test_train_keeps_checkpoints_and_logs_of_other_runs(tmp_path, capsys, monkey
     assert "holds a run at step 500" in capsys.readouterr().err
     assert {p: p.read_bytes() for p in (tmp_path / "runs").iterdir()} == before
     (tmp_path / "run.log").write_text("the log of a finished run\n")
-    assert main([*run, "--force", "--init-from", "missing_x9"]) == 1
+    assert main([*run, "--force", "--init-from", "srcnn_x3"]) == 1      # fails while setting up the network
+    assert "none of its tensors fits" in capsys.readouterr().err
     assert (tmp_path / "run.log").read_text() == "the log of a finished run\n"
 
 

@@ -104,6 +104,7 @@ def test_float_tiffs_exif_orientation_and_huge_images(tmp_path, rgb, monkeypatch
     Image.fromarray(rgb).save(tmp_path / "turned.jpg", exif=exif, quality=100)
     upright = load_image(tmp_path / "turned.jpg")
     assert upright.shape == (rgb.shape[1], rgb.shape[0], 3)                  # as a viewer shows it
+    assert load_image(tmp_path / "turned.jpg", upright=False).shape == rgb.shape   # as stored: datasets, MATLAB
 
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 50)     # 12 x 17 = 204 pixels: over twice the limit
     with pytest.raises(ValueError, match="full.png.*MAX_IMAGE_PIXELS = None"):

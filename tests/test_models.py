@@ -278,12 +278,14 @@ def test_resume_continues_where_a_killed_run_stopped(tiny_pairs, tmp_path, prefe
         assert torch.allclose(v, resumed.state_dict()[k], atol=1e-6), k
 
 
-def test_ctrl_c_finishes_the_step_saves_and_the_run_resumes_exactly(tiny_pairs, tmp_path):
-    """A real SIGINT in the middle of a run (sent from the log at step 10, i.e. during training, not at a step's end):
-    the run finishes step 10, checkpoints there although checkpoints are due every 15 steps, and raises
-    KeyboardInterrupt; resumed, it ends with the weights of a run that was never interrupted."""
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_finishes_the_step_saves_and_the_run_resumes_exactly(tiny_pairs, tmp_path, signum):
+    """A real SIGINT (Ctrl-C) or SIGTERM in the middle of a run (sent from the log at step 10, i.e. during training,
+    not at a step's end): the run finishes step 10, checkpoints there although checkpoints are due every 15 steps,
+    and raises KeyboardInterrupt; resumed, it ends with the weights of a run that was never interrupted."""
     import os
     import signal
+    signum = getattr(signal, signum)
     train_pairs, val_pairs = tiny_pairs
     kw = dict(steps=20, batch_size=4, patch=10, lr=1e-3, val_every=5, checkpoint_every=15, seed=3)
     torch.manual_seed(0)
@@ -297,15 +299,15 @@ def test_ctrl_c_finishes_the_step_saves_and_the_run_resumes_exactly(tiny_pairs, 
     def ctrl_c_at_step_10(line):
         lines.append(line)
         if line.startswith("step 10/"):
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signum)
 
-    handler = signal.getsignal(signal.SIGINT)
+    handler = signal.getsignal(signum)
     interrupted = get_model("fsrcnn", scale=2, d=8, s=4, m=1)
     interrupted.load_state_dict(start)
     with pytest.raises(KeyboardInterrupt, match="step 10"):
         fit(interrupted, train_pairs, val_pairs, 2, checkpoint=tmp_path / "b.safetensors", log=ctrl_c_at_step_10,
             **kw)
-    assert signal.getsignal(signal.SIGINT) is handler                    # the usual Ctrl-C is back
+    assert signal.getsignal(signum) is handler                           # the usual handler is back
     assert json.loads((tmp_path / "b.json").read_text())["step"] == 10   # nothing lost
     assert "interrupted at step 10: checkpoint written to" in lines[-1]
     resumed = get_model("fsrcnn", scale=2, d=8, s=4, m=1)
@@ -313,6 +315,23 @@ def test_ctrl_c_finishes_the_step_saves_and_the_run_resumes_exactly(tiny_pairs, 
         log=lambda *_: None, **kw)
     for k, v in straight.state_dict().items():
         assert torch.allclose(v, resumed.state_dict()[k], atol=1e-6), k
+
+
+def test_an_ignored_signal_stays_ignored_and_a_diverged_network_scores_nan(tiny_pairs, monkeypatch):
+    import signal
+    from srkit.train import _interruptible, evaluate
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)       # as `nohup ... &` leaves SIGHUP, say
+    try:
+        with _interruptible():
+            assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+            assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    model = get_model("espcn", scale=2)
+    with torch.no_grad():
+        model.subpixel.bias.fill_(float("nan"))
+    assert np.isnan(evaluate(model, tiny_pairs[1], 2, "cpu"))        # not an error: never the best, as before
 
 
 def test_resume_without_a_checkpoint_says_so_and_without_a_path_is_refused(tiny_pairs, tmp_path):
