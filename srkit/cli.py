@@ -29,9 +29,7 @@ def _bench(args) -> int:
     from tqdm.auto import tqdm
 
     from . import bench
-    from .datasets import DataUnavailableError, offline
-
-    from .datasets import DATASETS
+    from .datasets import DATASETS, DataUnavailableError, offline
 
     methods = _split(args.methods if args.methods is not None else args.method)
     datasets = _split(args.datasets if args.datasets is not None else args.dataset)
@@ -99,10 +97,10 @@ def _upscale(args) -> int:
     if args.method not in bench.METHODS:
         print(f"srkit upscale: unknown method {args.method!r}; available: {', '.join(bench.METHODS)}", file=sys.stderr)
         return 2
+    from pathlib import Path
+
     from .models import list_models
     from .upscale import upscale
-
-    from pathlib import Path
 
     source = Path(args.input)
     out = Path(args.output) if args.output else source.with_name(f"{source.stem}_{args.method}_x{args.scale}.png")
@@ -219,8 +217,9 @@ def _train(args) -> int:
     finished = out.with_suffix(".safetensors")
     checkpoint = args.checkpoint = Path(args.checkpoint or f"runs/{out.name}.ckpt.safetensors")   # resolved once
     args.run_id = {"out": out.name, "model": args.model, "scale": args.scale}   # the same on any machine
-    resumable = args.resume and args.model != "sparse" and checkpoint_exists(checkpoint)
-    if args.model != "sparse" and checkpoint_exists(checkpoint):
+    has_checkpoint = args.model != "sparse" and checkpoint_exists(checkpoint)
+    resumable = args.resume and has_checkpoint
+    if has_checkpoint:
         saved = json.loads(checkpoint.with_suffix(".json").read_text())
         theirs = saved.get("run")
         if args.resume and theirs and theirs != args.run_id:   # its weights would not even fit, or not be ours

@@ -68,9 +68,9 @@ def _as_batch(image, name: str) -> np.ndarray:
     x = x.astype(np.float64)
     if not np.isfinite(x).all():
         raise ValueError(f"{name}: {int((~np.isfinite(x)).sum())} pixel value(s) are NaN or infinite")
-    if np.nanmax(x) > 1.5 or np.nanmin(x) < -0.5:
+    if x.max() > 1.5 or x.min() < -0.5:
         raise ValueError(f"{name}: float images must be on the [0, 1] scale, but values reach "
-                         f"[{np.nanmin(x):.3g}, {np.nanmax(x):.3g}]; divide by 255 or pass uint8")
+                         f"[{x.min():.3g}, {x.max():.3g}]; divide by 255 or pass uint8")
     return x
 
 

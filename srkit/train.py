@@ -201,11 +201,16 @@ def evaluate(model: nn.Module, pairs, scale: int, device) -> float:
     A network whose output is not finite (a diverged run) scores NaN, which is never the best.
     """
     model.eval()
-    outputs = [(_predict(model, lr, device), hr) for lr, hr in pairs]
-    model.train()
-    if not all(np.isfinite(sr).all() for sr, _ in outputs):     # a diverged network: NaN, never the best
-        return float("nan")
-    return float(np.mean([psnr(sr, hr.astype(np.float64), crop_border=scale) for sr, hr in outputs]))
+    try:
+        values = []
+        for lr, hr in pairs:
+            sr = _predict(model, lr, device)
+            if not np.isfinite(sr).all():            # a diverged network: NaN, never the best
+                return float("nan")
+            values.append(psnr(sr, hr.astype(np.float64), crop_border=scale))
+        return float(np.mean(values))
+    finally:
+        model.train()
 
 
 def _save_checkpoint(path: Path, parts: dict, step: int, extra: dict) -> None:
@@ -284,13 +289,6 @@ def _can_resume(checkpoint: Path | None, resume: bool, log) -> bool:
     return False
 
 
-class _StopRequest:
-    """Set by the first Ctrl-C of a training loop (see :func:`_interruptible`)."""
-
-    def __init__(self):
-        self.requested = False
-
-
 @contextmanager
 def _interruptible():
     """While a training loop runs, the first SIGINT (Ctrl-C, a notebook's interrupt) or SIGTERM only asks it to
@@ -298,15 +296,15 @@ def _interruptible():
     :func:`_interrupted`), rather than being cut off in the middle of an optimiser step. A second signal interrupts
     at once. A signal the process ignores stays ignored; outside the main thread, where Python cannot take
     signals, nothing changes."""
-    stop = _StopRequest()
+    stop = threading.Event()                       # set by the first signal; the loop checks it after each step
     if threading.current_thread() is not threading.main_thread():
         yield stop
         return
 
     def ask(signum, frame):
-        if stop.requested:
+        if stop.is_set():
             raise KeyboardInterrupt
-        stop.requested = True
+        stop.set()
 
     previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM):    # SIGTERM: `kill`, `timeout`, a scheduler's preemption
@@ -420,7 +418,7 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
                     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 log(f"step {step}/{steps}  loss {history['loss'][-1]:.3e}  val {val:.3f} dB  "
                     f"(best {history['best_psnr']:.3f} @ {history['best_step']})  {time.perf_counter() - t0:.0f} s")
-            stopping = stop.requested                      # Ctrl-C: save here, then stop
+            stopping = stop.is_set()                      # Ctrl-C: save here, then stop
             if checkpoint and (step % checkpoint_every == 0 or step == steps or out_of_time or stopping):
                 _save_progress(checkpoint, {"model": model, "optim": optimizer, "best": best_state}, step, history,
                                progress, prior_seconds + time.perf_counter() - t0, prior_data + data_seconds,
@@ -471,17 +469,18 @@ def evaluate_gan(model: nn.Module, pairs, scale: int, device) -> tuple[float, fl
     """
     from .niqe import PATCH, niqe
     model.eval()
-    psnrs, niqes = [], []
-    for lr, hr in pairs:
-        sr = _predict(model, lr, device)
-        if not np.isfinite(sr).all():                # a diverged generator: NaN, never the one kept
-            model.train()
-            return float("nan"), float("nan")
-        psnrs.append(psnr(sr, hr.astype(np.float64), crop_border=scale))
-        if min(hr.shape[:2]) >= 2 * PATCH:
-            niqes.append(niqe(np.round(sr * 255).astype(np.uint8)))
-    model.train()
-    return float(np.mean(psnrs)), float(np.mean(niqes)) if niqes else float("nan")
+    try:
+        psnrs, niqes = [], []
+        for lr, hr in pairs:
+            sr = _predict(model, lr, device)
+            if not np.isfinite(sr).all():            # a diverged generator: NaN, never the one kept
+                return float("nan"), float("nan")
+            psnrs.append(psnr(sr, hr.astype(np.float64), crop_border=scale))
+            if min(hr.shape[:2]) >= 2 * PATCH:
+                niqes.append(niqe(np.round(sr * 255).astype(np.uint8)))
+        return float(np.mean(psnrs)), float(np.mean(niqes)) if niqes else float("nan")
+    finally:
+        model.train()
 
 
 def fit_gan(generator: nn.Module, discriminator: nn.Module, train_pairs, val_pairs, scale: int, *,
@@ -574,7 +573,7 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module, train_pairs, val_pai
                     f"{history['adversarial'][-1]:.2f}  val {history['val_psnr'][-1]:.3f} dB, NIQE "
                     f"{history['val_niqe'][-1]:.2f} (kept: step {history['best_step']})  "
                     f"{time.perf_counter() - t0:.0f} s")
-            stopping = stop.requested                      # Ctrl-C: save here, then stop
+            stopping = stop.is_set()                      # Ctrl-C: save here, then stop
             if checkpoint and (step % checkpoint_every == 0 or step == steps or out_of_time or stopping):
                 _save_progress(checkpoint, {**parts, "best": best_state}, step, history, progress,
                                prior_seconds + time.perf_counter() - t0, prior_data + data_seconds, batches,
