@@ -204,7 +204,8 @@ def _train(args) -> int:
         raise FileNotFoundError(f"output folder {out.parent} does not exist")
     if args.model == "sparse":
         network_only = [flag for flag, value in (("--resume", args.resume), ("--checkpoint", args.checkpoint),
-                                                 ("--init-from", args.init_from), ("--train-only", args.train_only))
+                                                 ("--init-from", args.init_from), ("--train-only", args.train_only),
+                                                 ("--scale-aug", args.scale_aug))
                         if value]
         if network_only:
             print(f"srkit train: {', '.join(network_only)}: for networks only; sparse coding learns its dictionaries "
@@ -253,10 +254,13 @@ def _train_network(args, command: str, log) -> int:
     from . import device as pick_device
     from .datasets import train_val_split
     from .models import VARIANTS, WEIGHTS, get_model, input_channels, save_weights
-    from .train import checkpoint_exists, fit, to_pairs
+    from .train import checkpoint_exists, fit, scale_augment, to_pairs
 
     out = Path(args.out)
     dev = pick_device(args.device)
+    if dev.type == "cuda":          # fixed patch sizes: let cuDNN time its algorithms once and keep the fastest
+        import torch
+        torch.backends.cudnn.benchmark = True
     start = time.perf_counter()
     if args.init_from:
         init = args.init_path                     # _train checked that it exists
@@ -286,7 +290,10 @@ def _train_network(args, command: str, log) -> int:
     if args.init_from:
         log(f"initialised from {init}; not copied (shape differs): {', '.join(fresh) or 'none'}")
     channels = input_channels(model)
-    train_pairs, val_pairs = to_pairs(train_images, args.scale, channels), to_pairs(val_images, args.scale, channels)
+    train_pairs = to_pairs(scale_augment(train_images, args.scale_aug or ()), args.scale, channels)
+    val_pairs = to_pairs(val_images, args.scale, channels)
+    if args.scale_aug:
+        log(f"scale augmentation by {', '.join(f'{f:g}' for f in args.scale_aug)}: {len(train_pairs)} training images")
     checkpoint = args.checkpoint                         # a Path: _train resolved its default
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     commands = [command]
@@ -308,7 +315,7 @@ def _train_network(args, command: str, log) -> int:
     extra.setdefault("validation", {})["images"] = list(val_images)
     meta = {"command": command, "commands": commands, "data": args.data, "n_train_images": len(train_images),
             "steps": history["step"][-1] if history["step"] else 0, "batch_size": args.batch_size,
-            "patch": args.patch, "lr": args.lr, **extra, "init_from": init_info,
+            "patch": args.patch, "lr": args.lr, "scale_aug": args.scale_aug, **extra, "init_from": init_info,
             "hardware": _hardware(), "device": str(dev), "python": platform.python_version(),
             "train_seconds": round(history["seconds"], 1),
             "data_share": round(history["data_seconds"] / max(history["seconds"], 1e-9), 4)
@@ -427,6 +434,22 @@ def _positive(cast):
 _count, _amount = _positive(int), _positive(float)      # steps, sizes; minutes, learning rates
 
 
+def _factors(text: str) -> list[float]:
+    """``"0.9,0.8"`` -> ``[0.9, 0.8]``: downscaling factors, each between 0 and 1."""
+    values = []
+    for item in _split(text):
+        try:
+            value = float(item)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {item!r}") from None
+        if not 0 < value < 1:
+            raise argparse.ArgumentTypeError(f"each factor must lie between 0 and 1 (a downscaling), got {item}")
+        values.append(value)
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one factor, e.g. 0.9,0.8,0.7,0.6")
+    return values
+
+
 def _scale(text: str) -> int:
     try:
         value = int(text)
@@ -487,6 +510,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--patch", type=_count, default=32, help="network: LR patch size")
     t.add_argument("--lr", type=_amount, default=1e-3)
     t.add_argument("--loss", choices=["mse", "l1"], default="mse")
+    t.add_argument("--scale-aug", type=_factors, metavar="F,...", help="network: also train on each training image "
+                   "downscaled by these factors, e.g. 0.9,0.8,0.7,0.6 (FSRCNN's augmentation)")
     t.add_argument("--val-every", type=_count, default=1000, help="network: validate and checkpoint every N steps")
     t.add_argument("--checkpoint", help="network: checkpoint file (default runs/<out name>.ckpt.safetensors)")
     t.add_argument("--resume", action="store_true", help="network: continue from the checkpoint")

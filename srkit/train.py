@@ -32,8 +32,27 @@ from .color import luma
 from .metrics import psnr
 from .resize import imresize, modcrop
 
-__all__ = ["PatchSampler", "Prefetcher", "to_y_pairs", "to_rgb_pairs", "to_pairs", "fit", "evaluate", "gan_step",
-           "fit_gan", "evaluate_gan"]
+__all__ = ["PatchSampler", "Prefetcher", "scale_augment", "to_y_pairs", "to_rgb_pairs", "to_pairs", "fit", "evaluate",
+           "gan_step", "fit_gan", "evaluate_gan"]
+
+
+def scale_augment(images: dict, factors) -> dict:
+    """FSRCNN's data augmentation (Dong et al., ECCV 2016, section 4.1): every image again, downscaled by each factor.
+
+    ``{name: image}`` -> the same images plus ``{"name@0.9": imresize(image, 0.9), ...}`` (MATLAB bicubic, same
+    dtype). A downscaled photograph is a new training image with finer detail per pixel; the paper used 0.9, 0.8,
+    0.7 and 0.6 (with rotations) to get more out of its 91 images. Augment the training images only: validation
+    measures the task itself, on images as they were taken.
+    """
+    factors = [float(f) for f in factors]
+    bad = [f for f in factors if not 0 < f < 1]
+    if bad:
+        raise ValueError(f"scale_augment: factors must lie between 0 and 1 (a downscaling), got {bad}")
+    augmented = dict(images)
+    for factor in factors:
+        for name, image in images.items():
+            augmented[f"{name}@{factor:g}"] = imresize(image, factor)
+    return augmented
 
 
 def to_y_pairs(images: dict, scale: int) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from srkit.train import PatchSampler
 
@@ -39,3 +40,19 @@ def test_the_sampler_and_the_per_patch_loop_draw_the_same_distribution():
             each = [c for key, c in count.items() if (np.frombuffer(key, np.float32)[0] >= 100) == image]
             expected = n * share / (8 * corners)                         # every corner x orientation equally
             assert len(each) == 8 * corners and max(abs(c - expected) for c in each) < 0.35 * expected, source
+
+
+def test_scale_augment_adds_each_image_downscaled_by_matlab_bicubic():
+    from srkit.resize import imresize
+    from srkit.train import scale_augment
+    rng = np.random.default_rng(0)
+    images = {"a": rng.integers(0, 256, (40, 50, 3), dtype=np.uint8), "b": rng.integers(0, 256, (30, 30), np.uint8)}
+    out = scale_augment(images, [0.9, 0.6])
+    assert list(out) == ["a", "b", "a@0.9", "b@0.9", "a@0.6", "b@0.6"]
+    assert out["a"] is images["a"]                                  # the originals stay as they are
+    assert out["a@0.6"].shape == (24, 30, 3) and out["b@0.9"].shape == (27, 27)
+    assert out["a@0.6"].dtype == np.uint8 and np.array_equal(out["a@0.6"], imresize(images["a"], 0.6))
+    assert scale_augment(images, []) == images
+    for bad in ([1.0], [0], [1.5]):
+        with pytest.raises(ValueError, match="between 0 and 1"):
+            scale_augment(images, bad)

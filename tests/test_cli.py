@@ -283,3 +283,24 @@ def test_train_a_variant_from_its_base_network_keeps_the_variants_shape(tmp_path
     wide = load_weights(out)
     assert wide.mapping.kernel_size == (5, 5)
     assert torch.allclose(wide.extract.weight, base.extract.weight, atol=1e-6)
+
+
+def test_train_with_scale_augmentation_trains_on_the_downscaled_copies_and_records_it(tmp_path, capsys):
+    require_dataset("T91")
+    out = tmp_path / "aug_x3"
+    run = ["train", "--model", "fsrcnn", "--scale", "3", "--data", "T91", "--steps", "1", "--patch", "8",
+           "--batch-size", "2", "--val-every", "1", "--model-args", "d=8,s=4,m=1", "--out", str(out),
+           "--checkpoint", str(tmp_path / "ck.safetensors")]
+    assert main([*run, "--scale-aug", "0.9,0.5"]) == 0
+    log = out.with_suffix(".log").read_text()
+    n_train = int(log.split("data T91: ")[1].split()[0])
+    assert f"scale augmentation by 0.9, 0.5: {3 * n_train} training images" in log
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["scale_aug"] == [0.9, 0.5] and "--scale-aug 0.9,0.5" in meta["command"]
+    assert len(meta["validation"]["images"]) == 9                     # validation is not augmented
+    for bad in ("1.2", "0.9,x", ","):
+        with pytest.raises(SystemExit) as stop:
+            main([*run, "--force", "--scale-aug", bad])
+        assert stop.value.code == 2 and "--scale-aug" in capsys.readouterr().err
+    assert main(["train", "--model", "sparse", "--scale", "3", "--scale-aug", "0.9", "--out", str(tmp_path / "s")]) == 2
+    assert "--scale-aug: for networks only" in capsys.readouterr().err
