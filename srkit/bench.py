@@ -56,11 +56,11 @@ def network(lr: np.ndarray, scale: int, name: str) -> np.ndarray:
 
 @lru_cache(maxsize=None)
 def _network_model(name: str, scale: int):
-    from .models import get_model, weights_path
-    if not weights_path(name, scale).is_file():
-        shipped = sorted(int(p.stem.rpartition("_x")[2]) for p in weights_path(name, 2).parent.glob(f"{name}_x*.json"))
+    from .models import get_model, shipped
+    scales = [s for _, s in shipped(name)]
+    if scale not in scales:
         raise MethodUnavailable(f"no shipped weights for {name} x{scale} (shipped: "
-                                f"{', '.join(f'x{s}' for s in shipped) or 'none'}); train them with `srkit train "
+                                f"{', '.join(f'x{s}' for s in scales) or 'none'}); train them with `srkit train "
                                 f"--model {name} --scale {scale} ...`")
     return get_model(name, scale=scale, weights="default")
 

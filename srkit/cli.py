@@ -167,7 +167,7 @@ def _resolve_init(text: str):
     such as ``fsrcnn_x3``; a clear error otherwise."""
     from pathlib import Path
 
-    from .models import WEIGHTS, list_models, weights_path
+    from .models import list_models, shipped, weights_path
     path = Path(text)
     candidates = ([path.with_suffix(".safetensors")] if path.suffix in (".safetensors", ".json")
                   else [path.with_name(path.name + ".safetensors")])
@@ -180,9 +180,9 @@ def _resolve_init(text: str):
                 raise FileNotFoundError(f"--init-from {text}: {weights} has no {weights.with_suffix('.json').name} "
                                         "beside it (the architecture is read from there)")
             return weights
-    shipped = sorted(p.stem for p in WEIGHTS.glob("*.safetensors") if "_x" in p.stem)
+    names = ", ".join(f"{n}_x{s}" for n, s in shipped() if n in list_models())
     raise FileNotFoundError(f"--init-from {text}: not a weights file (<path>.safetensors with its .json) nor shipped "
-                            f"weights; shipped: {', '.join(shipped)}")
+                            f"weights; shipped networks: {names}")
 
 
 def _train(args) -> int:

@@ -218,8 +218,9 @@ def pretrained(scale: int) -> SparseSR:
     """The shipped dictionary for ``scale`` (2, 3 or 4), trained by ``srkit`` on T91 (see its JSON)."""
     path = WEIGHTS / f"sparse_x{scale}.safetensors"
     if not path.is_file():
-        shipped = sorted(p.stem for p in WEIGHTS.glob("sparse_x*.safetensors"))
-        raise ValueError(f"no shipped sparse dictionary for x{scale}; available: {shipped}")
+        from .models import shipped
+        available = ", ".join(f"x{s}" for _, s in shipped("sparse")) or "none"
+        raise ValueError(f"no shipped sparse dictionary for x{scale}; available: {available}")
     return SparseSR.load(path)
 
 

@@ -67,7 +67,7 @@ def test_bad_requests_are_named(tmp_path):
         get_model("vdsr", scale=2)
     with pytest.raises(ValueError, match="scale"):
         get_model("fsrcnn", scale=1.5)
-    with pytest.raises(ValueError, match="no shipped weights"):
+    with pytest.raises(ValueError, match="no shipped weights for fsrcnn x7; shipped: fsrcnn_x2, fsrcnn_x3, fsrcnn_x4$"):
         get_model("fsrcnn", scale=7, weights="default")
     with pytest.raises(FileNotFoundError, match="nothing"):
         load_weights(tmp_path / "nothing")
@@ -507,3 +507,13 @@ def test_saved_json_carries_the_checksum_of_its_tensors(tmp_path):
     path = save_weights(get_model("espcn", scale=2), tmp_path / "m", {"sha256": "stale"})
     meta = json.loads((tmp_path / "m.json").read_text())
     assert meta["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_shipped_lists_the_weights_files_by_name_and_scale():
+    from srkit.models import WEIGHTS, shipped
+    files = {p.stem for p in WEIGHTS.glob("*.safetensors")}
+    assert {f"{n}_x{s}" for n, s in shipped()} == {f for f in files if f.rpartition("_x")[2].isdigit()} != set()
+    assert shipped() == sorted(shipped())
+    assert shipped("fsrcnn") == [("fsrcnn", 2), ("fsrcnn", 3), ("fsrcnn", 4)]      # not fsrcnn_s
+    assert shipped("srcnn") == [("srcnn", 3), ("srcnn", 4)]                          # not srcnn_955
+    assert shipped("vdsr") == []

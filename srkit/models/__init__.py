@@ -29,8 +29,8 @@ from .srcnn import SRCNN
 from .srresnet import SRResNet
 
 __all__ = ["MODELS", "VARIANTS", "count_macs", "init_from", "input_channels", "list_models", "get_model",
-           "save_weights", "load_weights", "weights_path", "training_runs", "SRCNN", "FSRCNN", "ESPCN", "SRResNet",
-           "EDSR", "RCAN", "Discriminator"]
+           "save_weights", "load_weights", "weights_path", "shipped", "training_runs", "SRCNN", "FSRCNN", "ESPCN",
+           "SRResNet", "EDSR", "RCAN", "Discriminator"]
 
 MODELS: dict[str, type[nn.Module]] = {"srcnn": SRCNN, "fsrcnn": FSRCNN, "espcn": ESPCN, "srresnet": SRResNet,
                                       "edsr": EDSR, "rcan": RCAN}
@@ -55,6 +55,22 @@ def list_models() -> list[str]:
 
 def weights_path(name: str, scale: int) -> Path:
     return WEIGHTS / f"{name}_x{scale}.safetensors"
+
+
+def shipped(name: str | None = None) -> list[tuple[str, int]]:
+    """``(name, scale)`` of every shipped weights file (``srkit/weights/<name>_x<scale>.safetensors``), or of
+    ``name``'s only, sorted: ``shipped("fsrcnn")`` -> ``[("fsrcnn", 2), ("fsrcnn", 3), ("fsrcnn", 4)]``."""
+    found = []
+    for path in WEIGHTS.glob("*_x*.safetensors"):
+        stem, _, scale = path.stem.rpartition("_x")
+        if scale.isdigit() and name in (None, stem):
+            found.append((stem, int(scale)))
+    return sorted(found)
+
+
+def _names(pairs) -> str:
+    """``[("fsrcnn", 2), ...]`` -> ``"fsrcnn_x2, ..."`` (or ``"none"``), for error messages."""
+    return ", ".join(f"{name}_x{scale}" for name, scale in pairs) or "none"
 
 
 def training_runs(name: str, scale: int) -> list[dict]:
@@ -100,8 +116,7 @@ def get_model(name: str, *, scale: int, weights: str | Path | None = None, devic
     else:
         path = weights_path(name, scale) if weights == "default" else Path(weights)
         if weights == "default" and not path.is_file():
-            shipped = sorted(p.stem for p in WEIGHTS.glob(f"{name}_x*.safetensors"))
-            raise ValueError(f"no shipped weights for {name} x{scale}; shipped: {shipped or 'none'}")
+            raise ValueError(f"no shipped weights for {name} x{scale}; shipped: {_names(shipped(name))}")
         model = load_weights(path, device=device)
         arch = VARIANTS[name][0] if name in VARIANTS else name
         if model.__class__ is not MODELS[arch] or model.scale != scale:
