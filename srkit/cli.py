@@ -227,6 +227,9 @@ def _train(args) -> int:
             raise ValueError(f"{checkpoint} is the checkpoint of another run ({theirs['model']} x{theirs['scale']}, "
                              f"--out .../{theirs['out']}); resume that run with its own --model, --scale and --out, "
                              "or give this one its own --checkpoint")
+        if args.resume and saved.get("scale_aug") != args.scale_aug:     # other images under the same random state
+            raise ValueError(f"{checkpoint} was trained with --scale-aug {_factor_text(saved.get('scale_aug'))}, not "
+                             f"{_factor_text(args.scale_aug)}; resume it with the same setting")
         if not args.resume and not args.force:        # an interrupted run must not be overwritten by a restart
             print(f"srkit train: {checkpoint} holds a run at step {saved.get('step')}; continue it with --resume, "
                   "give this run another --checkpoint, or pass --force to start over and replace it", file=sys.stderr)
@@ -258,7 +261,7 @@ def _train_network(args, command: str, log) -> int:
 
     out = Path(args.out)
     dev = pick_device(args.device)
-    if dev.type == "cuda":          # fixed patch sizes: let cuDNN time its algorithms once and keep the fastest
+    if dev.type == "cuda":          # one patch size while training: cuDNN times its kernels once and keeps the fastest
         import torch
         torch.backends.cudnn.benchmark = True
     start = time.perf_counter()
@@ -271,7 +274,10 @@ def _train_network(args, command: str, log) -> int:
         init_info = {"weights": f"srkit/weights/{init.name}" if shipped else str(init),
                      "sha256": hashlib.sha256(init.with_suffix(".safetensors").read_bytes()).hexdigest(),
                      **{k: source_meta[k] for k in ("commands", "train_seconds", "steps", "init_from")
-                        if k in source_meta}}
+                        if k in source_meta},
+                     **({"scale_aug": source_meta["scale_aug"]} if source_meta.get("scale_aug") else {}),
+                     **({"best_psnr": source_meta["validation"]["best_psnr"]}
+                        if "best_psnr" in source_meta.get("validation", {}) else {})}
         # The same architecture (SRGAN's generator is an SRResNet) is rebuilt with the source's arguments, which a
         # variant's own (srcnn_955's 5x5 middle layer) and --model-args override.
         arch, preset = VARIANTS.get(args.model, (args.model, {}))
@@ -293,7 +299,9 @@ def _train_network(args, command: str, log) -> int:
     train_pairs = to_pairs(scale_augment(train_images, args.scale_aug or ()), args.scale, channels)
     val_pairs = to_pairs(val_images, args.scale, channels)
     if args.scale_aug:
-        log(f"scale augmentation by {', '.join(f'{f:g}' for f in args.scale_aug)}: {len(train_pairs)} training images")
+        usable = sum(min(lr.shape[:2]) >= args.patch for lr, _ in train_pairs)     # PatchSampler drops the others
+        log(f"scale augmentation by {', '.join(f'{f:g}' for f in args.scale_aug)}: {len(train_pairs)} training images, "
+            f"{usable} of them at least {args.patch} LR pixels on each side (the others are too small for a patch)")
     checkpoint = args.checkpoint                         # a Path: _train resolved its default
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     commands = [command]
@@ -302,7 +310,7 @@ def _train_network(args, command: str, log) -> int:
     common = dict(steps=args.steps, minutes=args.minutes, batch_size=args.batch_size, patch=args.patch, lr=args.lr,
                   val_every=args.val_every, checkpoint=checkpoint, checkpoint_every=args.val_every,
                   resume=args.resume, device=dev, seed=args.seed, log=log,
-                  checkpoint_meta={"commands": commands, "run": args.run_id})
+                  checkpoint_meta={"commands": commands, "run": args.run_id, "scale_aug": args.scale_aug})
     if args.model == "srgan":
         history, extra = _fit_srgan(args, model, train_pairs, val_pairs, common, log)
     else:
@@ -314,6 +322,7 @@ def _train_network(args, command: str, log) -> int:
                                 "best_step": history["best_step"]}}
     extra.setdefault("validation", {})["images"] = list(val_images)
     meta = {"command": command, "commands": commands, "data": args.data, "n_train_images": len(train_images),
+            **({"n_train_images_augmented": len(train_pairs)} if args.scale_aug else {}),
             "steps": history["step"][-1] if history["step"] else 0, "batch_size": args.batch_size,
             "patch": args.patch, "lr": args.lr, "scale_aug": args.scale_aug, **extra, "init_from": init_info,
             "hardware": _hardware(), "device": str(dev), "python": platform.python_version(),
@@ -434,16 +443,22 @@ def _positive(cast):
 _count, _amount = _positive(int), _positive(float)      # steps, sizes; minutes, learning rates
 
 
+def _factor_text(factors) -> str:
+    return ",".join(f"{f:g}" for f in factors) if factors else "(none)"
+
+
 def _factors(text: str) -> list[float]:
-    """``"0.9,0.8"`` -> ``[0.9, 0.8]``: downscaling factors, each between 0 and 1."""
+    """``"0.9,0.8"`` -> ``[0.9, 0.8]``: downscaling factors, each from 0.1 to below 1, none twice."""
     values = []
     for item in _split(text):
         try:
             value = float(item)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {item!r}") from None
-        if not 0 < value < 1:
-            raise argparse.ArgumentTypeError(f"each factor must lie between 0 and 1 (a downscaling), got {item}")
+        if not 0.1 <= value < 1:
+            raise argparse.ArgumentTypeError(f"each factor must lie between 0.1 and 1 (a downscaling), got {item}")
+        if any(f"{v:g}" == f"{value:g}" for v in values):
+            raise argparse.ArgumentTypeError(f"the factor {item} is given twice")
         values.append(value)
     if not values:
         raise argparse.ArgumentTypeError("expected at least one factor, e.g. 0.9,0.8,0.7,0.6")

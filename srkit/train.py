@@ -45,13 +45,17 @@ def scale_augment(images: dict, factors) -> dict:
     measures the task itself, on images as they were taken.
     """
     factors = [float(f) for f in factors]
-    bad = [f for f in factors if not 0 < f < 1]
+    bad = [f for f in factors if not 0.1 <= f < 1]
     if bad:
-        raise ValueError(f"scale_augment: factors must lie between 0 and 1 (a downscaling), got {bad}")
+        raise ValueError(f"scale_augment: factors must lie between 0.1 and 1 (a downscaling that leaves an image to "
+                         f"learn from), got {bad}")
+    tags = [f"{factor:g}" for factor in factors]
+    if len(set(tags)) < len(tags):
+        raise ValueError(f"scale_augment: the factor {next(t for t in tags if tags.count(t) > 1)} is given twice")
     augmented = dict(images)
-    for factor in factors:
+    for factor, tag in zip(factors, tags):
         for name, image in images.items():
-            augmented[f"{name}@{factor:g}"] = imresize(image, factor)
+            augmented[f"{name}@{tag}"] = imresize(image, factor)
     return augmented
 
 
@@ -138,7 +142,7 @@ class Prefetcher:
     otherwise leave it waiting (the first GPU runs, before this thread existed, spent 15-38 % of their time there).
 
     Batches come out in the sampler's own order, and :meth:`state` is the sampler's state after the last batch
-    handed out, so a checkpoint resumes exactly as without prefetching. ``pin`` puts batches in page-locked
+    handed out, so a checkpoint resumes as without prefetching. ``pin`` puts batches in page-locked
     memory, so that copies to the GPU can be asynchronous. Call :meth:`close` when done.
     """
 
@@ -283,7 +287,8 @@ def _load_checkpoint(path: Path, parts: dict) -> tuple[dict, dict]:
 def _save_progress(path: Path, parts: dict, step: int, history: dict, progress: float, seconds: float,
                    data_seconds: float, batches, meta: dict | None) -> None:
     """A training loop's periodic checkpoint: ``parts``, the history with the time so far, and the random states
-    of the batch source and of torch, so that a resumed run continues exactly."""
+    of the batch source and of torch, so that a resumed run draws the same batches as an uninterrupted one (on a
+    CPU it computes the same steps; on a GPU, cuDNN's choice of kernels can differ in the last bits)."""
     history["progress"], history["seconds"], history["data_seconds"] = progress, seconds, data_seconds
     _save_checkpoint(path, parts, step, {**(meta or {}), "history": history, "sampler": batches.state(),
                                          "torch_rng": torch.get_rng_state().tolist()})

@@ -53,6 +53,8 @@ def test_scale_augment_adds_each_image_downscaled_by_matlab_bicubic():
     assert out["a@0.6"].shape == (24, 30, 3) and out["b@0.9"].shape == (27, 27)
     assert out["a@0.6"].dtype == np.uint8 and np.array_equal(out["a@0.6"], imresize(images["a"], 0.6))
     assert scale_augment(images, []) == images
-    for bad in ([1.0], [0], [1.5]):
-        with pytest.raises(ValueError, match="between 0 and 1"):
+    for bad in ([1.0], [0], [1.5], [0.05]):
+        with pytest.raises(ValueError, match="between 0.1 and 1"):
             scale_augment(images, bad)
+    with pytest.raises(ValueError, match="0.9 is given twice"):
+        scale_augment(images, [0.9, 0.90000001])              # the same name: one would replace the other

@@ -285,22 +285,50 @@ def test_train_a_variant_from_its_base_network_keeps_the_variants_shape(tmp_path
     assert torch.allclose(wide.extract.weight, base.extract.weight, atol=1e-6)
 
 
-def test_train_with_scale_augmentation_trains_on_the_downscaled_copies_and_records_it(tmp_path, capsys):
+def test_train_with_scale_augmentation_trains_on_the_downscaled_copies_and_records_it(tmp_path, capsys, monkeypatch):
     require_dataset("T91")
-    out = tmp_path / "aug_x3"
+    import srkit.train
+    seen, real_fit = {}, srkit.train.fit
+
+    def spy(model, train_pairs, val_pairs, *args, **kwargs):
+        seen["train"], seen["val"] = len(train_pairs), len(val_pairs)
+        return real_fit(model, train_pairs, val_pairs, *args, **kwargs)
+
+    monkeypatch.setattr(srkit.train, "fit", spy)
+    out, ckpt = tmp_path / "aug_x3", tmp_path / "ck.safetensors"
     run = ["train", "--model", "fsrcnn", "--scale", "3", "--data", "T91", "--steps", "1", "--patch", "8",
            "--batch-size", "2", "--val-every", "1", "--model-args", "d=8,s=4,m=1", "--out", str(out),
-           "--checkpoint", str(tmp_path / "ck.safetensors")]
+           "--checkpoint", str(ckpt)]
     assert main([*run, "--scale-aug", "0.9,0.5"]) == 0
     log = out.with_suffix(".log").read_text()
     n_train = int(log.split("data T91: ")[1].split()[0])
-    assert f"scale augmentation by 0.9, 0.5: {3 * n_train} training images" in log
+    assert seen == {"train": 3 * n_train, "val": 9}                      # validation is not augmented
+    assert f"scale augmentation by 0.9, 0.5: {3 * n_train} training images, " in log
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["scale_aug"] == [0.9, 0.5] and "--scale-aug 0.9,0.5" in meta["command"]
-    assert len(meta["validation"]["images"]) == 9                     # validation is not augmented
-    for bad in ("1.2", "0.9,x", ","):
+    assert meta["n_train_images_augmented"] == 3 * n_train and meta["n_train_images"] == n_train
+    for bad, why in (("1.2", "between 0.1 and 1"), ("0.05", "between 0.1 and 1"), ("0.9,x", "numbers"),
+                     (",", "at least one"), ("0.9,0.90", "given twice")):
         with pytest.raises(SystemExit) as stop:
             main([*run, "--force", "--scale-aug", bad])
-        assert stop.value.code == 2 and "--scale-aug" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert stop.value.code == 2 and "--scale-aug" in err and why in err, err
+    # a resumed run draws from the same images as before, or not at all
+    assert main([*run, "--resume", "--steps", "2"]) == 1
+    assert "was trained with --scale-aug 0.9,0.5, not (none)" in capsys.readouterr().err
+    assert main([*run, "--resume", "--steps", "2", "--scale-aug", "0.9,0.5"]) == 0
     assert main(["train", "--model", "sparse", "--scale", "3", "--scale-aug", "0.9", "--out", str(tmp_path / "s")]) == 2
     assert "--scale-aug: for networks only" in capsys.readouterr().err
+
+
+def test_init_from_records_the_scale_augmentation_and_validation_of_the_run_it_starts_from(tmp_path):
+    require_dataset("T91")
+    common = ["--scale", "3", "--data", "T91", "--steps", "1", "--patch", "8", "--batch-size", "2", "--val-every", "1",
+              "--model-args", "d=8,s=4,m=1", "--model", "fsrcnn"]
+    assert main(["train", *common, "--scale-aug", "0.8", "--out", str(tmp_path / "a"),
+                 "--checkpoint", str(tmp_path / "a.ck.safetensors")]) == 0
+    assert main(["train", *common, "--init-from", str(tmp_path / "a"), "--out", str(tmp_path / "b"),
+                 "--checkpoint", str(tmp_path / "b.ck.safetensors")]) == 0
+    first, second = (json.loads((tmp_path / f"{n}.json").read_text()) for n in "ab")
+    assert second["init_from"]["scale_aug"] == [0.8] and second["scale_aug"] is None
+    assert second["init_from"]["best_psnr"] == first["validation"]["best_psnr"]
