@@ -220,8 +220,11 @@ def _train(args) -> int:
     args.run_id = {"out": out.name, "model": args.model, "scale": args.scale}   # the same on any machine
     has_checkpoint = args.model != "sparse" and checkpoint_exists(checkpoint)
     resumable = args.resume and has_checkpoint
+    args.resumed_commands = []                            # the commands of the run a --resume continues
     if has_checkpoint:
         saved = json.loads(checkpoint.with_suffix(".json").read_text())
+        if args.resume:
+            args.resumed_commands = saved.get("commands", [])
         theirs = saved.get("run")
         if args.resume and theirs and theirs != args.run_id:   # its weights would not even fit, or not be ours
             raise ValueError(f"{checkpoint} is the checkpoint of another run ({theirs['model']} x{theirs['scale']}, "
@@ -257,7 +260,7 @@ def _train_network(args, command: str, log) -> int:
     from . import device as pick_device
     from .datasets import train_val_split
     from .models import VARIANTS, WEIGHTS, get_model, input_channels, save_weights
-    from .train import checkpoint_exists, fit, scale_augment, to_pairs
+    from .train import fit, scale_augment, to_pairs
 
     out = Path(args.out)
     dev = pick_device(args.device)
@@ -304,9 +307,7 @@ def _train_network(args, command: str, log) -> int:
             f"{usable} of them at least {args.patch} LR pixels on each side (the others are too small for a patch)")
     checkpoint = args.checkpoint                         # a Path: _train resolved its default
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    commands = [command]
-    if args.resume and checkpoint_exists(checkpoint):       # a resumed run keeps the commands before it
-        commands = json.loads(checkpoint.with_suffix(".json").read_text()).get("commands", []) + commands
+    commands = args.resumed_commands + [command]           # a resumed run keeps the commands before it
     common = dict(steps=args.steps, minutes=args.minutes, batch_size=args.batch_size, patch=args.patch, lr=args.lr,
                   val_every=args.val_every, checkpoint=checkpoint, checkpoint_every=args.val_every,
                   resume=args.resume, device=dev, seed=args.seed, log=log,

@@ -317,6 +317,8 @@ def test_train_with_scale_augmentation_trains_on_the_downscaled_copies_and_recor
     assert main([*run, "--resume", "--steps", "2"]) == 1
     assert "was trained with --scale-aug 0.9,0.5, not (none)" in capsys.readouterr().err
     assert main([*run, "--resume", "--steps", "2", "--scale-aug", "0.9,0.5"]) == 0
+    commands = json.loads(out.with_suffix(".json").read_text())["commands"]
+    assert len(commands) == 2 and "--steps 1 " in commands[0] and commands[1].endswith("--scale-aug 0.9,0.5")
     assert main(["train", "--model", "sparse", "--scale", "3", "--scale-aug", "0.9", "--out", str(tmp_path / "s")]) == 2
     assert "--scale-aug: for networks only" in capsys.readouterr().err
 
