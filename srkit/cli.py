@@ -107,6 +107,9 @@ def _upscale(args) -> int:
     if out.resolve() == source.resolve():
         print(f"srkit upscale: the output {out} is the input; choose another -o", file=sys.stderr)
         return 2
+    if out.exists() and not args.force:   # an earlier result (perhaps edited by hand) must not vanish silently
+        print(f"srkit upscale: {out} already exists; choose another -o, or add --force to replace it", file=sys.stderr)
+        return 2
     image_format(out)                    # an unknown extension or a missing folder: say so before the work
     network = args.method in list_models()
     if not network and (args.tile is not None or args.device):
@@ -503,6 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "weights (srcnn, fsrcnn, espcn)")
     u.add_argument("--tile", type=_count, help="networks: LR tile size, for bounded memory (default 256)")
     u.add_argument("--device", help="networks: cuda, mps or cpu")
+    u.add_argument("--force", action="store_true", help="replace the output file if it exists")
     u.set_defaults(func=_upscale)
 
     t = sub.add_parser("train", help="train a model from scratch on the training sets")

@@ -90,6 +90,11 @@ def test_upscale_command(tmp_path, capsys):
     src = save_image(tmp_path / "in.png", image)
     assert main(["upscale", str(src), "-o", str(tmp_path / "out.png"), "-s", "3"]) == 0
     assert load_image(tmp_path / "out.png").shape == (30, 36, 3)
+    written = (tmp_path / "out.png").read_bytes()
+    assert main(["upscale", str(src), "-o", str(tmp_path / "out.png"), "-s", "2"]) == 2     # never over earlier work
+    assert "out.png already exists" in capsys.readouterr().err and (tmp_path / "out.png").read_bytes() == written
+    assert main(["upscale", str(src), "-o", str(tmp_path / "out.png"), "-s", "2", "--force"]) == 0
+    assert load_image(tmp_path / "out.png").shape == (20, 24, 3)
     (tmp_path / "bad.png").write_text("oops")
     assert main(["upscale", str(tmp_path / "bad.png"), "-s", "2"]) == 1
     assert "bad.png" in capsys.readouterr().err
