@@ -223,6 +223,7 @@ def evaluate(model: nn.Module, pairs, scale: int, device) -> float:
     Pairs are Y ``(H, W)`` or RGB ``(H, W, 3)`` (measured on the Y of the RGB output, as the protocol says).
     A network whose output is not finite (a diverged run) scores NaN, which is never the best.
     """
+    was_training = model.training
     model.eval()
     try:
         values = []
@@ -233,7 +234,7 @@ def evaluate(model: nn.Module, pairs, scale: int, device) -> float:
             values.append(psnr(sr, hr.astype(np.float64), crop_border=scale))
         return float(np.mean(values))
     finally:
-        model.train()
+        model.train(was_training)                     # the caller's mode, as it was
 
 
 def _save_checkpoint(path: Path, parts: dict, step: int, extra: dict) -> None:
@@ -378,7 +379,8 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
     ``steps`` Adam steps, or ``minutes`` of wall time, whichever ends first; the learning rate decays from
     ``lr`` to 1 % of it along a cosine of the run's *progress*, ``max(step / steps, time used / minutes)``, so
     that a time-budgeted run also ends annealed (a resumed run fits what is left into its new budget);
-    ``loss`` is ``"mse"`` or ``"l1"``; ``train_only="last"`` freezes every parameter but the last layer's.
+    ``loss`` is ``"mse"`` or ``"l1"``; ``train_only="last"`` freezes every parameter but the last layer's
+    (they stay frozen after the run: ``model.requires_grad_(True)`` thaws them).
     Returns ``{"step": [...], "loss": [...], "val_step": [...], "val_psnr": [...], "best_psnr", "best_step",
     "seconds", "data_seconds"}``; the model ends with the weights of ``best_step``. ``checkpoint_meta`` is
     written into the checkpoint's JSON as it is (``srkit train`` keeps the commands of a resumed run there).
@@ -492,6 +494,7 @@ def evaluate_gan(model: nn.Module, pairs, scale: int, device) -> tuple[float, fl
     (NIQE fits a covariance to 96x96 patches; smaller images have too few), ``nan`` when there are none.
     """
     from .niqe import PATCH, niqe
+    was_training = model.training
     model.eval()
     try:
         psnrs, niqes = [], []
@@ -504,7 +507,7 @@ def evaluate_gan(model: nn.Module, pairs, scale: int, device) -> tuple[float, fl
                 niqes.append(niqe(np.round(sr * 255).astype(np.uint8)))
         return float(np.mean(psnrs)), float(np.mean(niqes)) if niqes else float("nan")
     finally:
-        model.train()
+        model.train(was_training)
 
 
 def fit_gan(generator: nn.Module, discriminator: nn.Module, train_pairs, val_pairs, scale: int, *,

@@ -13,6 +13,8 @@ untiled inference.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 
@@ -58,10 +60,12 @@ def upscale(image: np.ndarray, model, scale: int | None = None, tile: int | None
             device=None) -> np.ndarray:
     """``uint8`` RGB ``(h, w, 3)`` or gray ``(h, w)`` -> ``uint8`` image ``scale`` times larger.
 
-    ``model`` is a module from :mod:`srkit.models` or a name (shipped weights are loaded).
+    ``model`` is a module from :mod:`srkit.models` or a name (shipped weights are loaded). A module you pass
+    runs on its own device unless ``device`` says otherwise (then a copy runs there), and comes back as it was:
+    same device, same train/eval mode.
     """
     from . import device as pick_device
-    from .models import get_model, input_channels
+    from .models import get_model
 
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim not in (2, 3) or (
             image.ndim == 3 and image.shape[2] != 3):
@@ -73,14 +77,29 @@ def upscale(image: np.ndarray, model, scale: int | None = None, tile: int | None
     if isinstance(model, str):
         if scale is None:
             raise ValueError("give scale= with a model name")
-        model = get_model(model, scale=scale, weights="default")
+        model = get_model(model, scale=scale, weights="default").to(dev)
     if not isinstance(model, torch.nn.Module) or not isinstance(getattr(model, "scale", None), int):
         raise TypeError(f"model must be a name such as 'fsrcnn' or a network of srkit.models (which knows its "
                         f"scale), got {type(model).__name__}")
     if scale is not None and scale != model.scale:
         raise ValueError(f"this model upscales x{model.scale}, not x{scale}")
     scale = model.scale
-    model = model.to(dev).eval()
+    param = next(model.parameters(), None)
+    if param is not None and device is None:
+        dev = param.device                         # the caller's network stays where it is
+    elif param is not None and torch.empty(0, device=dev).device != param.device:
+        model = copy.deepcopy(model).to(dev)       # moving the caller's network would surprise its next use
+    was_training = model.training
+    model.eval()
+    try:
+        return _upscale(image, model, scale, tile, overlap, dev)
+    finally:
+        model.train(was_training)
+
+
+def _upscale(image, model, scale, tile, overlap, dev) -> np.ndarray:
+    from .models import input_channels
+
     radius = getattr(model, "receptive_radius", 0)
     if overlap is None:
         overlap = max(16, radius)

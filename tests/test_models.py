@@ -11,7 +11,7 @@ import torch
 import srkit
 from srkit.models import (VARIANTS, WEIGHTS, count_macs, get_model, init_from, input_channels, list_models,
                           load_weights, save_weights)
-from srkit.train import PatchSampler, fit, to_pairs, to_y_pairs
+from srkit.train import PatchSampler, evaluate, fit, to_pairs, to_y_pairs
 from srkit.upscale import run_tiled, upscale
 
 # Weight counts (biases and PReLU slopes excluded) from the papers: SRCNN TPAMI 2016 Sec. 4.3, FSRCNN Table 1.
@@ -134,6 +134,28 @@ def test_upscale_rgb_and_gray_and_bad_input():
         upscale(image, None)
 
 
+def test_upscale_leaves_the_callers_network_as_it_was():
+    """Same device, same train/eval mode, same parameters: a notebook's next ``model.extract(x)`` still works."""
+    image = srkit.sample_images(["coffee"])["coffee"][:20, :24]
+    model = get_model("fsrcnn", scale=2).train()
+    params = [p.data_ptr() for p in model.parameters()]
+    expected = upscale(image, model)
+    assert model.training and [p.data_ptr() for p in model.parameters()] == params
+    assert np.array_equal(upscale(image, model.eval(), device="cpu"), expected) and not model.training
+    if torch.cuda.is_available():                   # asked for another device: a copy runs there
+        assert np.abs(upscale(image, model, device="cuda").astype(int) - expected).max() <= 1
+        assert next(model.parameters()).device.type == "cpu"
+
+
+def test_evaluation_and_counting_keep_the_mode(tiny_pairs):
+    model = get_model("espcn", scale=2)
+    for mode in (True, False):
+        model.train(mode)
+        evaluate(model, tiny_pairs[1], 2, "cpu")
+        count_macs(model, 8, 8)
+        assert model.training is mode
+
+
 def test_device_names_are_checked():
     assert srkit.device("cpu") == torch.device("cpu")
     with pytest.raises(ValueError, match="unknown device 'gpu'"):
@@ -243,7 +265,6 @@ def test_fit_lowers_the_loss_and_keeps_the_best_weights(tiny_pairs, tmp_path):
                   checkpoint=tmp_path / "ck.safetensors", checkpoint_every=20, log=lambda *_: None)
     assert history["loss"][-1] < history["loss"][0]
     assert history["best_psnr"] == max(history["val_psnr"])
-    from srkit.train import evaluate
     assert evaluate(model, val_pairs, 2, "cpu") == pytest.approx(history["best_psnr"])
     assert (tmp_path / "ck.safetensors").is_file() and (tmp_path / "ck.json").is_file()
 
@@ -486,6 +507,16 @@ def test_fsrcnn_cpu_deconvolution_path_agrees_and_restores_the_flag():
         assert torch.allclose(model(x), default, atol=1e-5)
     assert torch.backends.mkldnn.enabled == torch._C._get_mkldnn_enabled()
     assert torch.backends.mkldnn.enabled            # switched off only inside FSRCNN.forward
+
+
+def test_fsrcnn_does_not_depend_on_the_signature_of_set_flags(monkeypatch):
+    """``mkldnn.set_flags`` changed its keywords across torch releases (2.2 has no ``_fp32_precision``)."""
+    def old_set_flags(_enabled, _deterministic=None):
+        raise AssertionError("FSRCNN.forward should not need set_flags")
+    monkeypatch.setattr(torch.backends.mkldnn, "set_flags", old_set_flags)
+    model = get_model("fsrcnn", scale=2)
+    with torch.no_grad():
+        assert model(torch.rand(1, 1, 6, 7)).shape == (1, 1, 12, 14)
 
 
 def test_srcnn_filters_survive_the_first_adam_step():

@@ -212,6 +212,7 @@ def count_macs(model: nn.Module, h: int, w: int, channels: int | None = None) ->
             total += output[0, 0].numel() * layer.out_channels * (layer.in_channels // layer.groups) * kh * kw
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    was_training = model.training
     try:
         param = next(model.parameters(), None)
         device = param.device if param is not None else "cpu"
@@ -220,4 +221,5 @@ def count_macs(model: nn.Module, h: int, w: int, channels: int | None = None) ->
     finally:
         for handle in handles:
             handle.remove()
+        model.train(was_training)
     return total

@@ -51,8 +51,11 @@ class FSRCNN(nn.Module):
             return self.deconv(features)        # (N, C, h*scale, w*scale)
         # On the CPU, oneDNN's kernel for this thin strided transposed convolution is 2-5x slower than PyTorch's
         # own (measured in chapter 05 and tools/bench_models.py); the results agree to float32 rounding.
-        previous = torch.backends.mkldnn.set_flags(_enabled=False, _fp32_precision=None)
+        # `mkldnn.enabled` is the one switch, the same on every torch release srkit supports (2.2 on);
+        # `mkldnn.flags()` would also reset the other oneDNN settings.
+        previous = torch.backends.mkldnn.enabled
+        torch.backends.mkldnn.enabled = False
         try:
             return self.deconv(features)
         finally:
-            torch.backends.mkldnn.set_flags(_enabled=previous[0], _fp32_precision=None)
+            torch.backends.mkldnn.enabled = previous
