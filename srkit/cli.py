@@ -208,7 +208,7 @@ def _train(args) -> int:
     if args.model == "sparse":
         network_only = [flag for flag, value in (("--resume", args.resume), ("--checkpoint", args.checkpoint),
                                                  ("--init-from", args.init_from), ("--train-only", args.train_only),
-                                                 ("--scale-aug", args.scale_aug))
+                                                 ("--scale-aug", args.scale_aug), ("--loss-shave", args.loss_shave))
                         if value]
         if network_only:
             print(f"srkit train: {', '.join(network_only)}: for networks only; sparse coding learns its dictionaries "
@@ -236,6 +236,9 @@ def _train(args) -> int:
         if args.resume and saved.get("scale_aug") != args.scale_aug:     # other images under the same random state
             raise ValueError(f"{checkpoint} was trained with --scale-aug {_factor_text(saved.get('scale_aug'))}, not "
                              f"{_factor_text(args.scale_aug)}; resume it with the same setting")
+        if args.resume and saved.get("loss_shave", 0) != args.loss_shave:   # another loss under the same optimiser
+            raise ValueError(f"{checkpoint} was trained with --loss-shave {saved.get('loss_shave', 0)}, not "
+                             f"{args.loss_shave}; resume it with the same setting")
         if not args.resume and not args.force:        # an interrupted run must not be overwritten by a restart
             print(f"srkit train: {checkpoint} holds a run at step {saved.get('step')}; continue it with --resume, "
                   "give this run another --checkpoint, or pass --force to start over and replace it", file=sys.stderr)
@@ -314,14 +317,15 @@ def _train_network(args, command: str, log) -> int:
     common = dict(steps=args.steps, minutes=args.minutes, batch_size=args.batch_size, patch=args.patch, lr=args.lr,
                   val_every=args.val_every, checkpoint=checkpoint, checkpoint_every=args.val_every,
                   resume=args.resume, device=dev, seed=args.seed, log=log,
-                  checkpoint_meta={"commands": commands, "run": args.run_id, "scale_aug": args.scale_aug})
+                  checkpoint_meta={"commands": commands, "run": args.run_id, "scale_aug": args.scale_aug,
+                                   "loss_shave": args.loss_shave})
     if args.model == "srgan":
         history, extra = _fit_srgan(args, model, train_pairs, val_pairs, common, log)
     else:
         log.start()                                      # set up: from here on the run has its log file
         history = fit(model, train_pairs, val_pairs, args.scale, loss=args.loss, train_only=args.train_only,
-                      **common)
-        extra = {"loss": args.loss, "train_only": args.train_only,
+                      loss_shave=args.loss_shave, **common)
+        extra = {"loss": args.loss, "train_only": args.train_only, "loss_shave": args.loss_shave,
                  "validation": {"images": list(val_images), "best_psnr": round(history["best_psnr"], 4),
                                 "best_step": history["best_step"]}}
     extra.setdefault("validation", {})["images"] = list(val_images)
@@ -345,6 +349,8 @@ def _fit_srgan(args, generator, train_pairs, val_pairs, common: dict, log) -> tu
     from .models.discriminator import Discriminator
     from .train import fit_gan
 
+    if args.loss_shave:
+        raise ValueError("--loss-shave applies to the pixel-loss training of srkit train, not to srgan")
     if args.content == "vgg":
         from .losses import VGGLoss
         content = VGGLoss(weights=args.vgg_weights)
@@ -447,6 +453,17 @@ def _positive(cast):
 _count, _amount = _positive(int), _positive(float)      # steps, sizes; minutes, learning rates
 
 
+def _whole(text: str) -> int:
+    """An argparse type: an integer from 0 up."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
 def _factor_text(factors) -> str:
     return ",".join(f"{f:g}" for f in factors) if factors else "(none)"
 
@@ -532,6 +549,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--loss", choices=["mse", "l1"], default="mse")
     t.add_argument("--scale-aug", type=_factors, metavar="F,...", help="network: also train on each training image "
                    "downscaled by these factors, e.g. 0.9,0.8,0.7,0.6 (FSRCNN's augmentation)")
+    t.add_argument("--loss-shave", type=_whole, default=0, metavar="N", help="network: leave N HR pixels on each "
+                   "side of a patch out of the loss (they see the zero padding)")
     t.add_argument("--val-every", type=_count, default=1000, help="network: validate and checkpoint every N steps")
     t.add_argument("--checkpoint", help="network: checkpoint file (default runs/<out name>.ckpt.safetensors)")
     t.add_argument("--resume", action="store_true", help="network: continue from the checkpoint")

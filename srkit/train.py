@@ -373,7 +373,7 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
         batch_size: int = 16, patch: int = 32, lr: float = 1e-3, loss: str = "mse", val_every: int = 500,
         checkpoint: str | Path | None = None, checkpoint_every: int = 500, resume: bool = False,
         train_only: str | None = None, device=None, seed: int = 0, log=print, checkpoint_meta: dict | None = None,
-        prefetch: bool | None = None) -> dict:
+        prefetch: bool | None = None, loss_shave: int = 0) -> dict:
     """Train ``model`` on ``(lr_y, hr_y)`` pairs; returns the history and keeps the best-validation weights.
 
     ``steps`` Adam steps, or ``minutes`` of wall time, whichever ends first; the learning rate decays from
@@ -388,7 +388,13 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
     at step 0).
     ``prefetch`` draws batches on a background thread (:class:`Prefetcher`; default: on CUDA only); the result
     is the same either way.
+    ``loss_shave`` HR pixels on each side of every patch are left out of the loss: near a patch's edge the output
+    sees the convolutions' zero padding, which a test image has only at its own border. The SRCNN paper's
+    convolutions did not pad, and its loss covered only the valid centre; ``loss_shave`` is that, with padding.
     """
+    if not isinstance(loss_shave, int) or loss_shave < 0 or 2 * loss_shave >= patch * scale:
+        raise ValueError(f"loss_shave must be a whole number of HR pixels from 0 to {(patch * scale - 1) // 2} "
+                         f"(a patch of {patch} LR pixels is {patch * scale} HR pixels wide), got {loss_shave!r}")
     device = torch.device(device or "cpu")
     torch.manual_seed(seed)
     model.to(device).train()
@@ -425,7 +431,11 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
             x, y = batches()
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             data_seconds += time.perf_counter() - t_data
-            loss_value = criterion(model(x), y)
+            out = model(x)
+            if loss_shave:
+                out, y = out[..., loss_shave:-loss_shave, loss_shave:-loss_shave], y[..., loss_shave:-loss_shave,
+                                                                                     loss_shave:-loss_shave]
+            loss_value = criterion(out, y)
             optimizer.zero_grad(set_to_none=True)
             loss_value.backward()
             optimizer.step()

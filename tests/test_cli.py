@@ -339,3 +339,24 @@ def test_init_from_records_the_scale_augmentation_and_validation_of_the_run_it_s
     first, second = (json.loads((tmp_path / f"{n}.json").read_text()) for n in "ab")
     assert second["init_from"]["scale_aug"] == [0.8] and second["scale_aug"] is None
     assert second["init_from"]["best_psnr"] == first["validation"]["best_psnr"]
+
+
+def test_train_with_loss_shave_records_it_and_resumes_only_with_it(tmp_path, capsys):
+    require_dataset("T91")
+    out, ckpt = tmp_path / "shave_x3", tmp_path / "ck.safetensors"
+    run = ["train", "--model", "fsrcnn", "--scale", "3", "--data", "T91", "--steps", "1", "--patch", "8",
+           "--batch-size", "2", "--val-every", "1", "--model-args", "d=8,s=4,m=1", "--out", str(out),
+           "--checkpoint", str(ckpt)]
+    assert main([*run, "--loss-shave", "6"]) == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["loss_shave"] == 6 and "--loss-shave 6" in meta["command"]
+    assert main([*run, "--resume", "--steps", "2"]) == 1                   # another loss: not the same run
+    assert "was trained with --loss-shave 6, not 0" in capsys.readouterr().err
+    assert main([*run, "--resume", "--steps", "2", "--loss-shave", "6"]) == 0
+    assert main([*run, "--force", "--loss-shave", "12"]) == 1               # a 24-pixel patch would keep nothing
+    assert "loss_shave must be a whole number of HR pixels from 0 to 11" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*run, "--force", "--loss-shave", "-1"])
+    assert "must be 0 or more" in capsys.readouterr().err
+    assert main(["train", "--model", "sparse", "--scale", "3", "--loss-shave", "2", "--out", str(tmp_path / "s")]) == 2
+    assert "--loss-shave: for networks only" in capsys.readouterr().err

@@ -416,6 +416,27 @@ def test_prefetcher_keeps_the_sampler_state_and_raises_its_errors(tiny_pairs):
         failing.close()
 
 
+def test_loss_shave_leaves_the_patch_border_out_of_the_loss(tiny_pairs):
+    class BadBorder(torch.nn.Module):               # an ESPCN whose outer 2 HR pixels are far off
+        def __init__(self):
+            super().__init__()
+            self.net = get_model("espcn", scale=2)
+
+        def forward(self, x):
+            y = self.net(x)
+            return y + torch.nn.functional.pad(torch.zeros_like(y[..., 2:-2, 2:-2]), (2, 2, 2, 2), value=10.0)
+
+    losses = {}
+    for shave in (0, 2):
+        history = fit(BadBorder(), tiny_pairs[0], tiny_pairs[1], 2, steps=1, batch_size=4, patch=6, val_every=1,
+                      lr=0.0, loss_shave=shave, log=lambda *_: None)
+        losses[shave] = history["loss"][0]
+    assert losses[2] < 1 < losses[0]                 # 10 squared on the border, 8 of 12 rows and columns
+    for bad in (-1, 3, 1.5):                         # a 3-pixel LR patch is 6 HR pixels wide
+        with pytest.raises(ValueError, match="loss_shave must be a whole number of HR pixels from 0 to 2"):
+            fit(get_model("espcn", scale=2), tiny_pairs[0], tiny_pairs[1], 2, steps=1, patch=3, loss_shave=bad)
+
+
 def test_train_only_last_freezes_the_rest(tiny_pairs):
     model = get_model("fsrcnn", scale=2, d=8, s=4, m=1)
     before = {k: v.clone() for k, v in model.state_dict().items()}
