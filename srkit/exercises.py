@@ -11,6 +11,7 @@ the student's function with srkit's on several inputs, so the check fails loudly
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Callable, Iterable
 
 import numpy as np
@@ -34,19 +35,41 @@ def _describe(args) -> str:
     return ", ".join(one(a) for a in args)
 
 
+@contextmanager
+def _forbidden(forbid: dict, name: str):
+    """Replace each ``(owner, attribute)`` of ``forbid`` by a function that fails, naming it; restore them after."""
+    saved = []
+    try:
+        for label, (owner, attr) in forbid.items():
+            def refuse(*args, _label=label, **kwargs):
+                raise AssertionError(f"{name} calls {_label}, which this exercise asks you to do without")
+            saved.append((owner, attr, vars(owner).get(attr), attr in vars(owner)))   # the raw entry, if its own
+            setattr(owner, attr, refuse)
+        yield
+    finally:
+        for owner, attr, original, own in reversed(saved):
+            if own:
+                setattr(owner, attr, original)
+            else:
+                delattr(owner, attr)       # it came from a class: uncover it again
+
+
 def check(student_fn: Callable, reference_fn: Callable, inputs: Iterable[tuple], *, atol: float = 1e-6,
-          rtol: float = 1e-6, name: str | None = None) -> int:
+          rtol: float = 1e-6, name: str | None = None, forbid: dict | None = None) -> int:
     """Assert ``student_fn(*args) == reference_fn(*args)`` (within tolerance) for every ``args`` in ``inputs``.
 
     Raises ``AssertionError`` naming the first input where they differ; prints a success line and returns the
-    number of inputs checked otherwise.
+    number of inputs checked otherwise. ``forbid`` maps a label to an ``(owner, attribute)`` that the student's
+    function must not call, e.g. ``{"F.pixel_unshuffle": (F, "pixel_unshuffle")}``: while it runs, that attribute
+    fails with a message naming the label (the reference runs first, unhindered).
     """
     name = name or getattr(student_fn, "__name__", "your function")
     count = 0
     for args in inputs:
         args = args if isinstance(args, tuple) else (args,)
         expected = _as_array(reference_fn(*args))
-        got = student_fn(*args)
+        with _forbidden(forbid or {}, name):
+            got = student_fn(*args)
         if got is None:
             raise AssertionError(f"{name} returned None for input ({_describe(args)}): did you forget `return`?")
         got = _as_array(got)
