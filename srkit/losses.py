@@ -100,7 +100,11 @@ def vgg19(weights: str | Path | None = None, until: str = "5_4", download: bool 
 
 
 class VGGLoss(nn.Module):
-    """``mean((phi(sr) / 12.75 - phi(hr) / 12.75)**2)`` with ``phi`` = VGG19 features (inputs RGB in [0, 1])."""
+    """``mean((phi(sr) / 12.75 - phi(hr) / 12.75)**2)`` with ``phi`` = VGG19 features (inputs RGB in [0, 1]).
+
+    ``phi`` is a fixed measure, never trained: the features you pass (or the VGG19 built here) are put in eval
+    mode and their weights frozen, in place.
+    """
 
     def __init__(self, features: nn.Module | None = None, rescale: float = 1 / 12.75, **vgg_kwargs):
         super().__init__()

@@ -470,9 +470,14 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
 # --- SRGAN: a generator and a discriminator trained against each other (chapter 07) -----------------------------
 
 def gan_step(generator: nn.Module, discriminator: nn.Module, opt_g, opt_d, lr: torch.Tensor, hr: torch.Tensor,
-             content, adv_weight: float = 1e-3) -> dict:
+             content, adv_weight: float = 2.5e-4) -> dict:
     """One SRGAN step: the discriminator learns on a real and a fake batch, then the generator on
-    ``content(sr, hr) + adv_weight * -log D(sr)``. Returns the losses and D's mean belief in real and fake."""
+    ``content(sr, hr) + adv_weight * -log D(sr)``. Returns the losses and D's mean belief in real and fake.
+
+    The default ``adv_weight`` is the paper's balance for srkit's images on [0, 1], as in :func:`fit_gan`: the
+    paper's 1e-3 weighs an MSE on images scaled to [-1, 1], which is 4 times the MSE on [0, 1]. D's weights
+    collect no gradient in the generator's half of the step and come back as they were (frozen ones stay frozen).
+    """
     from .losses import discriminator_loss, generator_adversarial_loss
 
     sr = generator(lr)
@@ -483,14 +488,18 @@ def gan_step(generator: nn.Module, discriminator: nn.Module, opt_g, opt_d, lr: t
     d_loss.backward()
     opt_d.step()
     # 2. Generator: stay close to HR (content) and make the updated D say "real" (adversarial).
+    flags = [(p, p.requires_grad) for p in discriminator.parameters()]
     discriminator.requires_grad_(False)            # gradients flow *through* D into G, D's weights stay put
-    content_loss = content(sr, hr)
-    adv_loss = generator_adversarial_loss(discriminator(sr))
-    g_loss = content_loss + adv_weight * adv_loss
-    opt_g.zero_grad(set_to_none=True)
-    g_loss.backward()
-    opt_g.step()
-    discriminator.requires_grad_(True)
+    try:
+        content_loss = content(sr, hr)
+        adv_loss = generator_adversarial_loss(discriminator(sr))
+        g_loss = content_loss + adv_weight * adv_loss
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
     return {"d_loss": d_loss.item(), "g_loss": g_loss.item(), "content": content_loss.item(),
             "adversarial": adv_loss.item(), "d_real": torch.sigmoid(real_logits).mean().item(),
             "d_fake": torch.sigmoid(fake_logits).mean().item()}

@@ -153,6 +153,23 @@ def test_the_discriminator_learns_and_the_generator_learns_to_fool_it(rgb_pairs)
     assert all(torch.equal(d_before[k], d.state_dict()[k]) for k, _ in d.named_parameters())
 
 
+def test_gan_step_gives_the_discriminator_back_as_it_was(rgb_pairs):
+    torch.manual_seed(0)
+    g, d = SRResNet(4, n_blocks=1, n_feats=8), Discriminator(n_feats=8, dense=32)
+    sampler = PatchSampler(rgb_pairs[0], 4, 12, 2, seed=0)
+    opt_g, opt_d = torch.optim.Adam(g.parameters()), torch.optim.Adam(d.parameters())
+    first = next(d.parameters())
+    first.requires_grad_(False)                       # the caller froze a layer: it stays frozen
+    gan_step(g, d, opt_g, opt_d, *sampler(), content=torch.nn.functional.mse_loss)
+    assert not first.requires_grad and all(p.requires_grad for p in list(d.parameters())[1:])
+
+    def failing(sr, hr):
+        raise RuntimeError("content failed")
+    with pytest.raises(RuntimeError, match="content failed"):
+        gan_step(g, d, opt_g, opt_d, *sampler(), content=failing)
+    assert not first.requires_grad and all(p.requires_grad for p in list(d.parameters())[1:])   # even so
+
+
 @pytest.mark.parametrize("prefetch", [False, True])
 def test_fit_gan_resumes_exactly_and_takes_a_vgg_content_loss(rgb_pairs, tmp_path, prefetch):
     kw = dict(batch_size=2, patch=12, val_every=2, checkpoint_every=2, log=lambda *_: None, seed=1, prefetch=prefetch)
