@@ -436,32 +436,23 @@ def _model_args(text: str) -> dict:
     return out
 
 
-def _positive(cast):
-    """An argparse type: a number of type ``cast`` above zero, or a message that names the problem."""
+def _positive(cast, zero: bool = False):
+    """An argparse type: a number of type ``cast`` above zero (or from zero up), or a message that names the
+    problem."""
     def parse(text: str):
         try:
             value = cast(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {'an integer' if cast is int else 'a number'}, "
                                              f"got {text!r}") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+        if not (value >= 0 if zero else value > 0):
+            raise argparse.ArgumentTypeError(f"must be {'0 or more' if zero else 'above 0'}, got {text}")
         return value
     return parse
 
 
 _count, _amount = _positive(int), _positive(float)      # steps, sizes; minutes, learning rates
-
-
-def _whole(text: str) -> int:
-    """An argparse type: an integer from 0 up."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
+_whole = _positive(int, zero=True)                       # pixels to shave
 
 
 def _factor_text(factors) -> str:

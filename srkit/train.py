@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from .color import luma
 from .metrics import psnr
+from .models import eval_mode
 from .resize import imresize, modcrop
 
 __all__ = ["PatchSampler", "Prefetcher", "scale_augment", "to_y_pairs", "to_rgb_pairs", "to_pairs", "fit", "evaluate",
@@ -223,9 +224,7 @@ def evaluate(model: nn.Module, pairs, scale: int, device) -> float:
     Pairs are Y ``(H, W)`` or RGB ``(H, W, 3)`` (measured on the Y of the RGB output, as the protocol says).
     A network whose output is not finite (a diverged run) scores NaN, which is never the best.
     """
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):                            # and back to the caller's mode after
         values = []
         for lr, hr in pairs:
             sr = _predict(model, lr, device)
@@ -233,8 +232,6 @@ def evaluate(model: nn.Module, pairs, scale: int, device) -> float:
                 return float("nan")
             values.append(psnr(sr, hr.astype(np.float64), crop_border=scale))
         return float(np.mean(values))
-    finally:
-        model.train(was_training)                     # the caller's mode, as it was
 
 
 def _save_checkpoint(path: Path, parts: dict, step: int, extra: dict) -> None:
@@ -513,9 +510,7 @@ def evaluate_gan(model: nn.Module, pairs, scale: int, device) -> tuple[float, fl
     (NIQE fits a covariance to 96x96 patches; smaller images have too few), ``nan`` when there are none.
     """
     from .niqe import PATCH, niqe
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         psnrs, niqes = [], []
         for lr, hr in pairs:
             sr = _predict(model, lr, device)
@@ -525,8 +520,6 @@ def evaluate_gan(model: nn.Module, pairs, scale: int, device) -> tuple[float, fl
             if min(hr.shape[:2]) >= 2 * PATCH:
                 niqes.append(niqe(np.round(sr * 255).astype(np.uint8)))
         return float(np.mean(psnrs)), float(np.mean(niqes)) if niqes else float("nan")
-    finally:
-        model.train(was_training)
 
 
 def fit_gan(generator: nn.Module, discriminator: nn.Module, train_pairs, val_pairs, scale: int, *,

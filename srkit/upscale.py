@@ -65,7 +65,7 @@ def upscale(image: np.ndarray, model, scale: int | None = None, tile: int | None
     same device, same train/eval mode.
     """
     from . import device as pick_device
-    from .models import get_model
+    from .models import eval_mode, get_model
 
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim not in (2, 3) or (
             image.ndim == 3 and image.shape[2] != 3):
@@ -77,7 +77,7 @@ def upscale(image: np.ndarray, model, scale: int | None = None, tile: int | None
     if isinstance(model, str):
         if scale is None:
             raise ValueError("give scale= with a model name")
-        model = get_model(model, scale=scale, weights="default").to(dev)
+        model = get_model(model, scale=scale, weights="default", device=dev)
     if not isinstance(model, torch.nn.Module) or not isinstance(getattr(model, "scale", None), int):
         raise TypeError(f"model must be a name such as 'fsrcnn' or a network of srkit.models (which knows its "
                         f"scale), got {type(model).__name__}")
@@ -89,12 +89,8 @@ def upscale(image: np.ndarray, model, scale: int | None = None, tile: int | None
         dev = param.device                         # the caller's network stays where it is
     elif param is not None and torch.empty(0, device=dev).device != param.device:
         model = copy.deepcopy(model).to(dev)       # moving the caller's network would surprise its next use
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         return _upscale(image, model, scale, tile, overlap, dev)
-    finally:
-        model.train(was_training)
 
 
 def _upscale(image, model, scale, tile, overlap, dev) -> np.ndarray:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from contextlib import contextmanager
 import re
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from .rcan import RCAN
 from .srcnn import SRCNN
 from .srresnet import SRResNet
 
-__all__ = ["MODELS", "VARIANTS", "count_macs", "init_from", "input_channels", "list_models", "get_model",
+__all__ = ["MODELS", "VARIANTS", "count_macs", "eval_mode", "init_from", "input_channels", "list_models", "get_model",
            "save_weights", "load_weights", "weights_path", "shipped", "training_runs", "SRCNN", "FSRCNN", "ESPCN",
            "SRResNet", "EDSR", "RCAN", "Discriminator"]
 
@@ -190,6 +191,17 @@ def load_weights(path: str | Path, device=None) -> nn.Module:
     return model.to(device) if device is not None else model
 
 
+@contextmanager
+def eval_mode(model: nn.Module):
+    """Run a block with ``model`` in eval mode, then give it back in the mode it had (train or eval)."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
 def count_macs(model: nn.Module, h: int, w: int, channels: int | None = None) -> int:
     """Multiply-accumulates of one forward pass on an ``(1, channels, h, w)`` input, counted layer by layer
     (``channels`` defaults to what the model's first convolution takes).
@@ -212,14 +224,12 @@ def count_macs(model: nn.Module, h: int, w: int, channels: int | None = None) ->
             total += output[0, 0].numel() * layer.out_channels * (layer.in_channels // layer.groups) * kh * kw
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
-    was_training = model.training
     try:
         param = next(model.parameters(), None)
         device = param.device if param is not None else "cpu"
-        with torch.no_grad():
-            model.eval()(torch.zeros(1, channels or input_channels(model), h, w, device=device))
+        with torch.no_grad(), eval_mode(model):
+            model(torch.zeros(1, channels or input_channels(model), h, w, device=device))
     finally:
         for handle in handles:
             handle.remove()
-        model.train(was_training)
     return total
