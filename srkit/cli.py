@@ -208,7 +208,8 @@ def _train(args) -> int:
     if args.model == "sparse":
         network_only = [flag for flag, value in (("--resume", args.resume), ("--checkpoint", args.checkpoint),
                                                  ("--init-from", args.init_from), ("--train-only", args.train_only),
-                                                 ("--scale-aug", args.scale_aug), ("--loss-shave", args.loss_shave))
+                                                 ("--scale-aug", args.scale_aug), ("--loss-shave", args.loss_shave),
+                                                 ("--ema", args.ema))
                         if value]
         if network_only:
             print(f"srkit train: {', '.join(network_only)}: for networks only; sparse coding learns its dictionaries "
@@ -324,8 +325,8 @@ def _train_network(args, command: str, log) -> int:
     else:
         log.start()                                      # set up: from here on the run has its log file
         history = fit(model, train_pairs, val_pairs, args.scale, loss=args.loss, train_only=args.train_only,
-                      loss_shave=args.loss_shave, **common)
-        extra = {"loss": args.loss, "train_only": args.train_only, "loss_shave": args.loss_shave,
+                      loss_shave=args.loss_shave, ema=args.ema, **common)
+        extra = {"loss": args.loss, "train_only": args.train_only, "loss_shave": args.loss_shave, "ema": args.ema,
                  "validation": {"images": list(val_images), "best_psnr": round(history["best_psnr"], 4),
                                 "best_step": history["best_step"]}}
     extra.setdefault("validation", {})["images"] = list(val_images)
@@ -349,8 +350,8 @@ def _fit_srgan(args, generator, train_pairs, val_pairs, common: dict, log) -> tu
     from .models.discriminator import Discriminator
     from .train import fit_gan
 
-    if args.loss_shave:
-        raise ValueError("--loss-shave applies to the pixel-loss training of srkit train, not to srgan")
+    if args.loss_shave or args.ema:
+        raise ValueError("--loss-shave and --ema apply to the pixel-loss training of srkit train, not to srgan")
     if args.content == "vgg":
         from .losses import VGGLoss
         content = VGGLoss(weights=args.vgg_weights)
@@ -455,6 +456,14 @@ _count, _amount = _positive(int), _positive(float)      # steps, sizes; minutes,
 _whole = _positive(int, zero=True)                       # pixels to shave
 
 
+def _decay(text: str) -> float:
+    """``--ema``: a decay from 0 (no averaging) up to, not including, 1."""
+    value = _positive(float, zero=True)(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must be below 1 (0.999 averages about the last 1000 steps), got {text}")
+    return value
+
+
 def _factor_text(factors) -> str:
     return ",".join(f"{f:g}" for f in factors) if factors else "(none)"
 
@@ -542,6 +551,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "downscaled by these factors, e.g. 0.9,0.8,0.7,0.6 (FSRCNN's augmentation)")
     t.add_argument("--loss-shave", type=_whole, default=0, metavar="N", help="network: leave N HR pixels on each "
                    "side of a patch out of the loss (they see the zero padding)")
+    t.add_argument("--ema", type=_decay, default=0.0, metavar="DECAY", help="network: validate and keep a moving "
+                   "average of the weights, e.g. 0.999 (about the last 1000 steps); 0 keeps the weights themselves")
     t.add_argument("--val-every", type=_count, default=1000, help="network: validate and checkpoint every N steps")
     t.add_argument("--checkpoint", help="network: checkpoint file (default runs/<out name>.ckpt.safetensors)")
     t.add_argument("--resume", action="store_true", help="network: continue from the checkpoint")

@@ -14,6 +14,7 @@ notebook's interrupt, or a SIGTERM) lets the current step finish, writes a check
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import queue
@@ -370,7 +371,7 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
         batch_size: int = 16, patch: int = 32, lr: float = 1e-3, loss: str = "mse", val_every: int = 500,
         checkpoint: str | Path | None = None, checkpoint_every: int = 500, resume: bool = False,
         train_only: str | None = None, device=None, seed: int = 0, log=print, checkpoint_meta: dict | None = None,
-        prefetch: bool | None = None, loss_shave: int = 0) -> dict:
+        prefetch: bool | None = None, loss_shave: int = 0, ema: float = 0.0) -> dict:
     """Train ``model`` on ``(lr_y, hr_y)`` pairs; returns the history and keeps the best-validation weights.
 
     ``steps`` Adam steps, or ``minutes`` of wall time, whichever ends first; the learning rate decays from
@@ -388,10 +389,16 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
     ``loss_shave`` HR pixels on each side of every patch are left out of the loss: near a patch's edge the output
     sees the convolutions' zero padding, which a test image has only at its own border. The SRCNN paper's
     convolutions did not pad, and its loss covered only the valid centre; ``loss_shave`` is that, with padding.
+    ``ema`` > 0 keeps an exponential moving average of the weights, ``avg += (1 - d) (w - avg)`` after every
+    step with ``d = min(ema, (1 + step) / (10 + step))`` (short memory at first, when the start is far from where
+    training goes). It is the average that is validated and kept, and it smooths out the last steps' noise:
+    ``ema=0.999`` averages over about the last thousand steps. A resumed run must keep the same ``ema``.
     """
     if not isinstance(loss_shave, int) or loss_shave < 0 or 2 * loss_shave >= patch * scale:
         raise ValueError(f"loss_shave must be a whole number of HR pixels from 0 to {(patch * scale - 1) // 2} "
                          f"(a patch of {patch} LR pixels is {patch * scale} HR pixels wide), got {loss_shave!r}")
+    if not isinstance(ema, (int, float)) or not 0 <= ema < 1:
+        raise ValueError(f"ema must be a decay from 0 (no averaging) up to but not including 1, got {ema!r}")
     device = torch.device(device or "cpu")
     torch.manual_seed(seed)
     model.to(device).train()
@@ -409,13 +416,22 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
     history = {"step": [], "loss": [], "val_step": [], "val_psnr": [], "best_psnr": -math.inf, "best_step": 0}
     start_step, checkpoint = 0, Path(checkpoint) if checkpoint else None
     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    average = copy.deepcopy(model).requires_grad_(False) if ema else None     # the weights that are validated
+    kept = average if average is not None else model
+    parts = {"model": model, "optim": optimizer, **({"ema": average} if average is not None else {})}
     if _can_resume(checkpoint, resume, log):
-        meta, plain = _load_checkpoint(checkpoint, {"model": model, "optim": optimizer, "best": None})
+        theirs = json.loads(checkpoint.with_suffix(".json").read_text()).get("ema", 0.0)
+        if theirs != ema:                                # the average would start again, or be missing
+            raise ValueError(f"{checkpoint} was trained with ema={theirs} (srkit train --ema), not {ema}; resume it "
+                             "with the same setting")
+        meta, plain = _load_checkpoint(checkpoint, {**parts, "best": None})
         best_state = plain["best"]
         start_step, history = meta["step"], meta["history"]
         sampler.set_state(meta["sampler"])
         torch.set_rng_state(torch.tensor(meta["torch_rng"], dtype=torch.uint8))
         log(f"resumed from {checkpoint} at step {start_step}")
+    if average is not None:
+        log(f"validating and keeping the moving average of the weights (ema={ema}), not the last step's")
     prior_seconds, prior_data = history.get("seconds", 0.0), history.get("data_seconds", 0.0)   # earlier sessions
     progress = start_progress = history.get("progress", start_step / steps)
     t0, data_seconds, running = time.perf_counter(), 0.0, []
@@ -436,6 +452,13 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
             optimizer.zero_grad(set_to_none=True)
             loss_value.backward()
             optimizer.step()
+            if average is not None:
+                decay = min(ema, (1 + step) / (10 + step))
+                with torch.no_grad():
+                    for mean, now in zip(average.parameters(), model.parameters()):
+                        mean.lerp_(now, 1 - decay)
+                    for mean, now in zip(average.buffers(), model.buffers()):
+                        mean.copy_(now)
             running.append(loss_value.detach())           # no .item(): the GPU need not wait for the host
             out_of_time = minutes is not None and progress >= 1
             if step % val_every == 0 or step == steps or out_of_time:
@@ -443,19 +466,19 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
                 history["loss"].append(torch.stack(running).double().mean().item())
                 history.setdefault("lr", []).append(optimizer.param_groups[0]["lr"])
                 running = []
-                val = evaluate(model, val_pairs, scale, device)
+                val = evaluate(kept, val_pairs, scale, device)
                 history["val_step"].append(step)
                 history["val_psnr"].append(val)
                 if val > history["best_psnr"]:
                     history["best_psnr"], history["best_step"] = val, step
-                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                    best_state = {k: v.detach().clone() for k, v in kept.state_dict().items()}
                 log(f"step {step}/{steps}  loss {history['loss'][-1]:.3e}  val {val:.3f} dB  "
                     f"(best {history['best_psnr']:.3f} @ {history['best_step']})  {time.perf_counter() - t0:.0f} s")
             stopping = stop.is_set()                      # Ctrl-C: save here, then stop
             if checkpoint and (step % checkpoint_every == 0 or step == steps or out_of_time or stopping):
-                _save_progress(checkpoint, {"model": model, "optim": optimizer, "best": best_state}, step, history,
-                               progress, prior_seconds + time.perf_counter() - t0, prior_data + data_seconds,
-                               batches, checkpoint_meta)
+                _save_progress(checkpoint, {**parts, "best": best_state}, step, history, progress,
+                               prior_seconds + time.perf_counter() - t0, prior_data + data_seconds, batches,
+                               {**(checkpoint_meta or {}), "ema": ema})
             if stopping:
                 _interrupted(step, checkpoint, log)
             if out_of_time:

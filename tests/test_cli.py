@@ -360,3 +360,24 @@ def test_train_with_loss_shave_records_it_and_resumes_only_with_it(tmp_path, cap
     assert "must be 0 or more" in capsys.readouterr().err
     assert main(["train", "--model", "sparse", "--scale", "3", "--loss-shave", "2", "--out", str(tmp_path / "s")]) == 2
     assert "--loss-shave: for networks only" in capsys.readouterr().err
+
+
+def test_train_with_ema_records_it_and_resumes_only_with_it(tmp_path, capsys):
+    require_dataset("T91")
+    out, ckpt = tmp_path / "ema_x3", tmp_path / "ck.safetensors"
+    run = ["train", "--model", "fsrcnn", "--scale", "3", "--data", "T91", "--steps", "1", "--patch", "8",
+           "--batch-size", "2", "--val-every", "1", "--model-args", "d=8,s=4,m=1", "--out", str(out),
+           "--checkpoint", str(ckpt)]
+    assert main([*run, "--ema", "0.99"]) == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["ema"] == 0.99 and "--ema 0.99" in meta["command"]
+    assert "moving average of the weights (ema=0.99)" in out.with_suffix(".log").read_text()
+    assert main([*run, "--resume", "--steps", "2"]) == 1                   # the average would be dropped
+    assert "was trained with ema=0.99 (srkit train --ema), not 0.0" in capsys.readouterr().err
+    assert main([*run, "--resume", "--steps", "2", "--ema", "0.99"]) == 0
+    for bad, why in (("1", "must be below 1"), ("-0.5", "must be 0 or more"), ("x", "expected a number")):
+        with pytest.raises(SystemExit):
+            main([*run, "--force", "--ema", bad])
+        assert why in capsys.readouterr().err
+    assert main(["train", "--model", "sparse", "--scale", "3", "--ema", "0.9", "--out", str(tmp_path / "s")]) == 2
+    assert "--ema: for networks only" in capsys.readouterr().err

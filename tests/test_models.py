@@ -269,11 +269,11 @@ def test_fit_lowers_the_loss_and_keeps_the_best_weights(tiny_pairs, tmp_path):
     assert (tmp_path / "ck.safetensors").is_file() and (tmp_path / "ck.json").is_file()
 
 
-@pytest.mark.parametrize("prefetch", [False, True])
-def test_resume_continues_where_a_killed_run_stopped(tiny_pairs, tmp_path, prefetch):
+@pytest.mark.parametrize("prefetch, ema", [(False, 0.0), (True, 0.9)])
+def test_resume_continues_where_a_killed_run_stopped(tiny_pairs, tmp_path, prefetch, ema):
     train_pairs, val_pairs = tiny_pairs
     kw = dict(batch_size=4, patch=10, lr=1e-3, val_every=10, checkpoint_every=10, log=lambda *_: None, seed=3,
-              prefetch=prefetch)
+              prefetch=prefetch, ema=ema)
     straight = get_model("fsrcnn", scale=2, d=8, s=4, m=1)
     torch.manual_seed(0)
     straight.load_state_dict(get_model("fsrcnn", scale=2, d=8, s=4, m=1).state_dict())
@@ -285,7 +285,8 @@ def test_resume_continues_where_a_killed_run_stopped(tiny_pairs, tmp_path, prefe
     calls = []
 
     def killed_at_step_20(line):       # the log line of step 20 comes before its checkpoint: "SIGKILL" there
-        calls.append(line)
+        if line.startswith("step "):
+            calls.append(line)
         if len(calls) == 2:
             raise KeyboardInterrupt
 
@@ -297,6 +298,11 @@ def test_resume_continues_where_a_killed_run_stopped(tiny_pairs, tmp_path, prefe
     fit(resumed, train_pairs, val_pairs, 2, steps=20, checkpoint=tmp_path / "b.safetensors", resume=True, **kw)
     for k, v in straight.state_dict().items():
         assert torch.allclose(v, resumed.state_dict()[k], atol=1e-6), k
+    from safetensors.torch import load_file     # and the whole last checkpoint: weights, Adam, average, best
+    a, b = load_file(str(tmp_path / "a.safetensors")), load_file(str(tmp_path / "b.safetensors"))
+    assert a.keys() == b.keys() and any(k.startswith("ema.") for k in a) == bool(ema)
+    for k, v in a.items():
+        assert torch.allclose(v, b[k], atol=1e-6), k
 
 
 @pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
@@ -435,6 +441,42 @@ def test_loss_shave_leaves_the_patch_border_out_of_the_loss(tiny_pairs):
     for bad in (-1, 3, 1.5):                         # a 3-pixel LR patch is 6 HR pixels wide
         with pytest.raises(ValueError, match="loss_shave must be a whole number of HR pixels from 0 to 2"):
             fit(get_model("espcn", scale=2), tiny_pairs[0], tiny_pairs[1], 2, steps=1, patch=3, loss_shave=bad)
+
+
+def test_ema_validates_and_keeps_the_moving_average_of_the_weights(tiny_pairs, tmp_path):
+    class Recorded(torch.nn.Module):                # an ESPCN that notes the weights each training step starts from
+        def __init__(self):
+            super().__init__()
+            self.net, self.seen = get_model("espcn", scale=2), []
+
+        def forward(self, x):
+            if torch.is_grad_enabled():
+                self.seen.append([p.detach().clone() for p in self.net.parameters()])
+            return self.net(x)
+
+    model, ema, steps = Recorded(), 0.6, 5
+    history = fit(model, tiny_pairs[0], tiny_pairs[1], 2, steps=steps, batch_size=4, patch=8, lr=1e-2,
+                  val_every=steps, ema=ema, checkpoint=tmp_path / "ck.safetensors", log=lambda *_: None)
+    from safetensors.torch import load_file
+    saved = load_file(str(tmp_path / "ck.safetensors"))
+    names = [f"net.{name}" for name, _ in model.net.named_parameters()]
+    last = [saved[f"model.{name}"] for name in names]                  # the weights after the last step
+    trajectory = model.seen + [last]
+    average = [p.clone() for p in trajectory[0]]
+    for step in range(1, steps + 1):
+        decay = min(ema, (1 + step) / (10 + step))
+        average = [a + (1 - decay) * (w - a) for a, w in zip(average, trajectory[step])]
+    for name, a, kept in zip(names, average, model.net.parameters()):
+        assert torch.allclose(kept, a, atol=1e-6), name                  # the model ends with the average ...
+        assert torch.allclose(saved[f"ema.{name}"], a, atol=1e-6), name   # ... which the checkpoint holds
+    assert not all(torch.allclose(a, w) for a, w in zip(average, last))    # and which is not the last step
+    assert evaluate(model, tiny_pairs[1], 2, "cpu") == pytest.approx(history["best_psnr"])
+    with pytest.raises(ValueError, match=r"was trained with ema=0.6 \(srkit train --ema\), not 0.0"):
+        fit(Recorded(), tiny_pairs[0], tiny_pairs[1], 2, steps=steps + 1, patch=8, resume=True,
+            checkpoint=tmp_path / "ck.safetensors", log=lambda *_: None)
+    for bad in (1.0, -0.1, "0.9"):
+        with pytest.raises(ValueError, match="ema must be a decay from 0"):
+            fit(Recorded(), tiny_pairs[0], tiny_pairs[1], 2, steps=1, patch=8, ema=bad)
 
 
 def test_train_only_last_freezes_the_rest(tiny_pairs):
