@@ -352,6 +352,18 @@ def _interrupted(step: int, checkpoint: Path | None, log) -> None:
     raise KeyboardInterrupt(f"training interrupted at step {step}")
 
 
+@contextmanager
+def _seeded(seed: int, device: torch.device, state: torch.Tensor | None = None):
+    """Torch's random generators seeded with ``seed`` (or set to a resumed run's CPU ``state``) for a training loop,
+    and the caller's generators as they were afterwards: training does not reseed the rest of a notebook."""
+    cuda = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(seed)
+        if state is not None:
+            torch.set_rng_state(state)
+        yield
+
+
 def _cosine(lr: float, progress: float) -> float:
     """Cosine decay from ``lr`` to ``lr / 100`` over progress 0..1."""
     return lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
@@ -400,7 +412,6 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
     if not isinstance(ema, (int, float)) or not 0 <= ema < 1:
         raise ValueError(f"ema must be a decay from 0 (no averaging) up to but not including 1, got {ema!r}")
     device = torch.device(device or "cpu")
-    torch.manual_seed(seed)
     model.to(device).train()
     if train_only == "last":
         params = list(model.parameters())
@@ -414,7 +425,7 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
     criterion = {"mse": F.mse_loss, "l1": F.l1_loss}[loss]
     sampler = PatchSampler(train_pairs, scale, patch, batch_size, seed)
     history = {"step": [], "loss": [], "val_step": [], "val_psnr": [], "best_psnr": -math.inf, "best_step": 0}
-    start_step, checkpoint = 0, Path(checkpoint) if checkpoint else None
+    start_step, checkpoint, rng_state = 0, Path(checkpoint) if checkpoint else None, None
     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     average = copy.deepcopy(model).requires_grad_(False) if ema else None     # the weights that are validated
     kept = average if average is not None else model
@@ -428,14 +439,14 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
         best_state = plain["best"]
         start_step, history = meta["step"], meta["history"]
         sampler.set_state(meta["sampler"])
-        torch.set_rng_state(torch.tensor(meta["torch_rng"], dtype=torch.uint8))
+        rng_state = torch.tensor(meta["torch_rng"], dtype=torch.uint8)
         log(f"resumed from {checkpoint} at step {start_step}")
     if average is not None:
         log(f"validating and keeping the moving average of the weights (ema={ema}), not the last step's")
     prior_seconds, prior_data = history.get("seconds", 0.0), history.get("data_seconds", 0.0)   # earlier sessions
     progress = start_progress = history.get("progress", start_step / steps)
     t0, data_seconds, running = time.perf_counter(), 0.0, []
-    with _batches(sampler, device, prefetch) as batches, _interruptible() as stop:
+    with _batches(sampler, device, prefetch) as batches, _interruptible() as stop, _seeded(seed, device, rng_state):
         for step in range(start_step + 1, steps + 1):
             progress = _progress(step, steps, minutes, t0, start_progress)
             for group in optimizer.param_groups:
@@ -573,7 +584,6 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module, train_pairs, val_pai
     from .losses import pixel_loss
 
     device = torch.device(device or "cpu")
-    torch.manual_seed(seed)
     generator.to(device).train()
     discriminator.to(device).train()
     content_fn = (lambda sr, hr: pixel_loss(sr, hr, content)) if isinstance(content, str) else content.to(device)
@@ -585,7 +595,7 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module, train_pairs, val_pai
         raise ValueError(f"keep must be 'last' or 'best_niqe', got {keep!r}")
     keys = ("d_loss", "g_loss", "content", "adversarial", "d_real", "d_fake")
     history: dict = {"step": [], **{k: [] for k in keys}, "val_step": [], "val_psnr": [], "val_niqe": []}
-    start_step, checkpoint = 0, Path(checkpoint) if checkpoint else None
+    start_step, checkpoint, rng_state = 0, Path(checkpoint) if checkpoint else None, None
     parts = {"generator": generator, "discriminator": discriminator, "optim_g": opt_g, "optim_d": opt_d}
     best_state = {k: v.detach().clone() for k, v in generator.state_dict().items()}
     if _can_resume(checkpoint, resume, log):
@@ -593,7 +603,7 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module, train_pairs, val_pai
         best_state = plain["best"]
         start_step, history = meta["step"], meta["history"]
         sampler.set_state(meta["sampler"])
-        torch.set_rng_state(torch.tensor(meta["torch_rng"], dtype=torch.uint8))
+        rng_state = torch.tensor(meta["torch_rng"], dtype=torch.uint8)
         log(f"resumed from {checkpoint} at step {start_step}")
     if start_step == 0:                       # where the generator starts: the reference for max_psnr_drop
         history["val_step"].append(0)
@@ -604,7 +614,7 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module, train_pairs, val_pai
     prior_seconds, prior_data = history.get("seconds", 0.0), history.get("data_seconds", 0.0)
     start_progress = history.get("progress", start_step / steps)
     t0, data_seconds, running = time.perf_counter(), 0.0, {k: [] for k in keys}
-    with _batches(sampler, device, prefetch) as batches, _interruptible() as stop:
+    with _batches(sampler, device, prefetch) as batches, _interruptible() as stop, _seeded(seed, device, rng_state):
         for step in range(start_step + 1, steps + 1):
             progress = _progress(step, steps, minutes, t0, start_progress)
             for opt, base in ((opt_g, lr), (opt_d, lr_d)):

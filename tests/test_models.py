@@ -443,6 +443,29 @@ def test_loss_shave_leaves_the_patch_border_out_of_the_loss(tiny_pairs):
             fit(get_model("espcn", scale=2), tiny_pairs[0], tiny_pairs[1], 2, steps=1, patch=3, loss_shave=bad)
 
 
+def test_fit_is_seeded_and_leaves_the_callers_random_state_alone(tiny_pairs):
+    class Noisy(torch.nn.Module):                   # a network whose training draws from torch's generator
+        def __init__(self):
+            super().__init__()
+            self.net = get_model("espcn", scale=2)
+
+        def forward(self, x):
+            y = self.net(x)
+            return y + 0.01 * torch.randn_like(y) if torch.is_grad_enabled() else y
+
+    kept = []
+    for caller_seed in (1, 2):
+        torch.manual_seed(0)
+        model = Noisy()
+        torch.manual_seed(caller_seed)
+        before = torch.get_rng_state()
+        fit(model, tiny_pairs[0], tiny_pairs[1], 2, steps=3, batch_size=2, patch=8, val_every=3, seed=7,
+            log=lambda *_: None)
+        assert torch.equal(torch.get_rng_state(), before)       # the caller's generator as it was
+        kept.append(torch.cat([p.flatten() for p in model.parameters()]))
+    assert torch.equal(kept[0], kept[1])                         # the run's draws come from its own seed
+
+
 def test_ema_validates_and_keeps_the_moving_average_of_the_weights(tiny_pairs, tmp_path):
     class Recorded(torch.nn.Module):                # an ESPCN that notes the weights each training step starts from
         def __init__(self):
