@@ -193,7 +193,7 @@ def _train(args) -> int:
     from pathlib import Path
 
     from .models import list_models
-    from .train import checkpoint_exists
+    from .train import check_loss_shave, checkpoint_exists
 
     if args.model != "sparse" and args.model not in list_models():
         print(f"srkit train: unknown model {args.model!r}; available: sparse, {', '.join(list_models())}",
@@ -215,6 +215,8 @@ def _train(args) -> int:
             print(f"srkit train: {', '.join(network_only)}: for networks only; sparse coding learns its dictionaries "
                   "in one go, without checkpoints", file=sys.stderr)
             return 2
+    if args.model != "sparse":
+        check_loss_shave(args.loss_shave, args.patch, args.scale)    # before a log or checkpoint is touched
     if args.model == "srgan" and not args.init_from:
         raise ValueError("srgan needs --init-from <srresnet weights>: the paper starts the GAN from a trained "
                          "SRResNet, and so does srkit")

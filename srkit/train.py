@@ -379,6 +379,13 @@ def _progress(step: int, steps: int, minutes: float | None, t0: float, start_pro
     return progress
 
 
+def check_loss_shave(loss_shave: int, patch: int, scale: int) -> None:
+    """A ``loss_shave`` that leaves some of a ``patch`` (LR pixels) at ``scale`` in the loss, or a ValueError."""
+    if not isinstance(loss_shave, int) or loss_shave < 0 or 2 * loss_shave >= patch * scale:
+        raise ValueError(f"loss_shave must be a whole number of HR pixels from 0 to {(patch * scale - 1) // 2} "
+                         f"(a patch of {patch} LR pixels is {patch * scale} HR pixels wide), got {loss_shave!r}")
+
+
 def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10_000, minutes: float | None = None,
         batch_size: int = 16, patch: int = 32, lr: float = 1e-3, loss: str = "mse", val_every: int = 500,
         checkpoint: str | Path | None = None, checkpoint_every: int = 500, resume: bool = False,
@@ -406,9 +413,7 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
     training goes). It is the average that is validated and kept, and it smooths out the last steps' noise:
     ``ema=0.999`` averages over about the last thousand steps. A resumed run must keep the same ``ema``.
     """
-    if not isinstance(loss_shave, int) or loss_shave < 0 or 2 * loss_shave >= patch * scale:
-        raise ValueError(f"loss_shave must be a whole number of HR pixels from 0 to {(patch * scale - 1) // 2} "
-                         f"(a patch of {patch} LR pixels is {patch * scale} HR pixels wide), got {loss_shave!r}")
+    check_loss_shave(loss_shave, patch, scale)
     if not isinstance(ema, (int, float)) or not 0 <= ema < 1:
         raise ValueError(f"ema must be a decay from 0 (no averaging) up to but not including 1, got {ema!r}")
     device = torch.device(device or "cpu")

@@ -353,8 +353,10 @@ def test_train_with_loss_shave_records_it_and_resumes_only_with_it(tmp_path, cap
     assert main([*run, "--resume", "--steps", "2"]) == 1                   # another loss: not the same run
     assert "was trained with --loss-shave 6, not 0" in capsys.readouterr().err
     assert main([*run, "--resume", "--steps", "2", "--loss-shave", "6"]) == 0
+    log = out.with_suffix(".log").read_text()
     assert main([*run, "--force", "--loss-shave", "12"]) == 1               # a 24-pixel patch would keep nothing
     assert "loss_shave must be a whole number of HR pixels from 0 to 11" in capsys.readouterr().err
+    assert out.with_suffix(".log").read_text() == log                      # refused before the log was touched
     with pytest.raises(SystemExit):
         main([*run, "--force", "--loss-shave", "-1"])
     assert "must be 0 or more" in capsys.readouterr().err
