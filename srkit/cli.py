@@ -239,9 +239,6 @@ def _train(args) -> int:
         if args.resume and saved.get("scale_aug") != args.scale_aug:     # other images under the same random state
             raise ValueError(f"{checkpoint} was trained with --scale-aug {_factor_text(saved.get('scale_aug'))}, not "
                              f"{_factor_text(args.scale_aug)}; resume it with the same setting")
-        if args.resume and saved.get("loss_shave", 0) != args.loss_shave:   # another loss under the same optimiser
-            raise ValueError(f"{checkpoint} was trained with --loss-shave {saved.get('loss_shave', 0)}, not "
-                             f"{args.loss_shave}; resume it with the same setting")
         if not args.resume and not args.force:        # an interrupted run must not be overwritten by a restart
             print(f"srkit train: {checkpoint} holds a run at step {saved.get('step')}; continue it with --resume, "
                   "give this run another --checkpoint, or pass --force to start over and replace it", file=sys.stderr)
@@ -320,8 +317,7 @@ def _train_network(args, command: str, log) -> int:
     common = dict(steps=args.steps, minutes=args.minutes, batch_size=args.batch_size, patch=args.patch, lr=args.lr,
                   val_every=args.val_every, checkpoint=checkpoint, checkpoint_every=args.val_every,
                   resume=args.resume, device=dev, seed=args.seed, log=log,
-                  checkpoint_meta={"commands": commands, "run": args.run_id, "scale_aug": args.scale_aug,
-                                   "loss_shave": args.loss_shave})
+                  checkpoint_meta={"commands": commands, "run": args.run_id, "scale_aug": args.scale_aug})
     if args.model == "srgan":
         history, extra = _fit_srgan(args, model, train_pairs, val_pairs, common, log)
     else:

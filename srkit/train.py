@@ -411,7 +411,7 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
     ``ema`` > 0 keeps an exponential moving average of the weights, ``avg += (1 - d) (w - avg)`` after every
     step with ``d = min(ema, (1 + step) / (10 + step))`` (short memory at first, when the start is far from where
     training goes). It is the average that is validated and kept, and it smooths out the last steps' noise:
-    ``ema=0.999`` averages over about the last thousand steps. A resumed run must keep the same ``ema``.
+    ``ema=0.999`` averages over about the last thousand steps. A resumed run must keep ``ema`` and ``loss_shave``.
     """
     check_loss_shave(loss_shave, patch, scale)
     if not isinstance(ema, (int, float)) or not 0 <= ema < 1:
@@ -436,10 +436,11 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
     kept = average if average is not None else model
     parts = {"model": model, "optim": optimizer, **({"ema": average} if average is not None else {})}
     if _can_resume(checkpoint, resume, log):
-        theirs = json.loads(checkpoint.with_suffix(".json").read_text()).get("ema", 0.0)
-        if theirs != ema:                                # the average would start again, or be missing
-            raise ValueError(f"{checkpoint} was trained with ema={theirs} (srkit train --ema), not {ema}; resume it "
-                             "with the same setting")
+        saved = json.loads(checkpoint.with_suffix(".json").read_text())
+        for key, value in (("ema", ema), ("loss_shave", loss_shave)):   # another average, another loss: not one run
+            if saved.get(key, 0) != value:
+                raise ValueError(f"{checkpoint} was trained with {key}={saved.get(key, 0)} (srkit train "
+                                 f"--{key.replace('_', '-')}), not {value}; resume it with the same setting")
         meta, plain = _load_checkpoint(checkpoint, {**parts, "best": None})
         best_state = plain["best"]
         start_step, history = meta["step"], meta["history"]
@@ -494,7 +495,7 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
             if checkpoint and (step % checkpoint_every == 0 or step == steps or out_of_time or stopping):
                 _save_progress(checkpoint, {**parts, "best": best_state}, step, history, progress,
                                prior_seconds + time.perf_counter() - t0, prior_data + data_seconds, batches,
-                               {**(checkpoint_meta or {}), "ema": ema})
+                               {**(checkpoint_meta or {}), "ema": ema, "loss_shave": loss_shave})
             if stopping:
                 _interrupted(step, checkpoint, log)
             if out_of_time:

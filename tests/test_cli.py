@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -341,17 +342,22 @@ def test_init_from_records_the_scale_augmentation_and_validation_of_the_run_it_s
     assert second["init_from"]["best_psnr"] == first["validation"]["best_psnr"]
 
 
+def tiny_fsrcnn_run(out: Path) -> list[str]:
+    """`srkit train` arguments for one step of a tiny FSRCNN x3 on T91, writing to ``out`` and its own checkpoint."""
+    return ["train", "--model", "fsrcnn", "--scale", "3", "--data", "T91", "--steps", "1", "--patch", "8",
+            "--batch-size", "2", "--val-every", "1", "--model-args", "d=8,s=4,m=1", "--out", str(out),
+            "--checkpoint", str(out.with_suffix(".ckpt.safetensors"))]
+
+
 def test_train_with_loss_shave_records_it_and_resumes_only_with_it(tmp_path, capsys):
     require_dataset("T91")
-    out, ckpt = tmp_path / "shave_x3", tmp_path / "ck.safetensors"
-    run = ["train", "--model", "fsrcnn", "--scale", "3", "--data", "T91", "--steps", "1", "--patch", "8",
-           "--batch-size", "2", "--val-every", "1", "--model-args", "d=8,s=4,m=1", "--out", str(out),
-           "--checkpoint", str(ckpt)]
+    out = tmp_path / "shave_x3"
+    run = tiny_fsrcnn_run(out)
     assert main([*run, "--loss-shave", "6"]) == 0
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["loss_shave"] == 6 and "--loss-shave 6" in meta["command"]
     assert main([*run, "--resume", "--steps", "2"]) == 1                   # another loss: not the same run
-    assert "was trained with --loss-shave 6, not 0" in capsys.readouterr().err
+    assert "was trained with loss_shave=6 (srkit train --loss-shave), not 0" in capsys.readouterr().err
     assert main([*run, "--resume", "--steps", "2", "--loss-shave", "6"]) == 0
     log = out.with_suffix(".log").read_text()
     assert main([*run, "--force", "--loss-shave", "12"]) == 1               # a 24-pixel patch would keep nothing
@@ -366,10 +372,8 @@ def test_train_with_loss_shave_records_it_and_resumes_only_with_it(tmp_path, cap
 
 def test_train_with_ema_records_it_and_resumes_only_with_it(tmp_path, capsys):
     require_dataset("T91")
-    out, ckpt = tmp_path / "ema_x3", tmp_path / "ck.safetensors"
-    run = ["train", "--model", "fsrcnn", "--scale", "3", "--data", "T91", "--steps", "1", "--patch", "8",
-           "--batch-size", "2", "--val-every", "1", "--model-args", "d=8,s=4,m=1", "--out", str(out),
-           "--checkpoint", str(ckpt)]
+    out = tmp_path / "ema_x3"
+    run = tiny_fsrcnn_run(out)
     assert main([*run, "--ema", "0.99"]) == 0
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["ema"] == 0.99 and "--ema 0.99" in meta["command"]
