@@ -209,7 +209,7 @@ def _train(args) -> int:
         network_only = [flag for flag, value in (("--resume", args.resume), ("--checkpoint", args.checkpoint),
                                                  ("--init-from", args.init_from), ("--train-only", args.train_only),
                                                  ("--scale-aug", args.scale_aug), ("--loss-shave", args.loss_shave),
-                                                 ("--ema", args.ema))
+                                                 ("--ema", args.ema), ("--balance", args.balance != "pixels"))
                         if value]
         if network_only:
             print(f"srkit train: {', '.join(network_only)}: for networks only; sparse coding learns its dictionaries "
@@ -323,8 +323,9 @@ def _train_network(args, command: str, log) -> int:
     else:
         log.start()                                      # set up: from here on the run has its log file
         history = fit(model, train_pairs, val_pairs, args.scale, loss=args.loss, train_only=args.train_only,
-                      loss_shave=args.loss_shave, ema=args.ema, **common)
+                      loss_shave=args.loss_shave, ema=args.ema, balance=args.balance, **common)
         extra = {"loss": args.loss, "train_only": args.train_only, "loss_shave": args.loss_shave, "ema": args.ema,
+                 "balance": args.balance,
                  "validation": {"images": list(val_images), "best_psnr": round(history["best_psnr"], 4),
                                 "best_step": history["best_step"]}}
     extra.setdefault("validation", {})["images"] = list(val_images)
@@ -348,8 +349,9 @@ def _fit_srgan(args, generator, train_pairs, val_pairs, common: dict, log) -> tu
     from .models.discriminator import Discriminator
     from .train import fit_gan
 
-    if args.loss_shave or args.ema:
-        raise ValueError("--loss-shave and --ema apply to the pixel-loss training of srkit train, not to srgan")
+    if args.loss_shave or args.ema or args.balance != "pixels":
+        raise ValueError("--loss-shave, --ema and --balance apply to the pixel-loss training of srkit train, not to "
+                         "srgan")
     if args.content == "vgg":
         from .losses import VGGLoss
         content = VGGLoss(weights=args.vgg_weights)
@@ -551,6 +553,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "side of a patch out of the loss (they see the zero padding)")
     t.add_argument("--ema", type=_decay, default=0.0, metavar="DECAY", help="network: validate and keep a moving "
                    "average of the weights, e.g. 0.999 (about the last 1000 steps); 0 keeps the weights themselves")
+    t.add_argument("--balance", choices=["pixels", "psnr"], default="pixels", help="network: draw training images "
+                   "in proportion to their size (pixels), or to 1 / MSE of their bicubic upscaling (psnr: each image "
+                   "then weighs in the loss as in a mean PSNR)")
     t.add_argument("--val-every", type=_count, default=1000, help="network: validate and checkpoint every N steps")
     t.add_argument("--checkpoint", help="network: checkpoint file (default runs/<out name>.ckpt.safetensors)")
     t.add_argument("--resume", action="store_true", help="network: continue from the checkpoint")

@@ -87,6 +87,16 @@ def to_pairs(images: dict, scale: int, channels: int) -> list[tuple[np.ndarray, 
     return to_y_pairs(images, scale) if channels == 1 else to_rgb_pairs(images, scale)
 
 
+BALANCES = ("pixels", "psnr")
+
+
+def bicubic_mse(lr: np.ndarray, hr: np.ndarray, scale: int) -> float:
+    """Mean squared error of ``lr``'s bicubic upscaling against ``hr``, ``scale`` pixels shaved off each side as in
+    the protocol (all channels of an RGB pair): how hard an image is, before any training."""
+    error = imresize(lr.astype(np.float64), scale) - hr
+    return max(float(np.mean(error[scale:-scale, scale:-scale] ** 2)), 1e-10)   # a flat image: no division by 0
+
+
 class PatchSampler:
     """Random ``(lr, hr)`` patch batches ``(B, C, p, p)`` / ``(B, C, p*s, p*s)`` with flips and rotations.
 
@@ -95,9 +105,15 @@ class PatchSampler:
     8 orientations of the square), copies the crops (two slices per patch: the only per-patch work left), then
     turns all the crops of one orientation together, because on a GPU a small network's step takes less time
     than drawing its batch did with a loop that drew, turned and flipped each patch on its own.
+
+
+    ``balance`` says how often each image is drawn: ``"pixels"`` in proportion to its size (every pixel as
+    likely as any other), ``"psnr"`` in proportion to ``1 / MSE`` of its bicubic upscaling (see :func:`fit`).
     """
 
-    def __init__(self, pairs, scale: int, patch: int, batch_size: int, seed: int = 0):
+    def __init__(self, pairs, scale: int, patch: int, batch_size: int, seed: int = 0, balance: str = "pixels"):
+        if balance not in BALANCES:
+            raise ValueError(f"balance must be one of {', '.join(BALANCES)}, got {balance!r}")
         pairs = [(lr, hr) for lr, hr in pairs if min(lr.shape[:2]) >= patch]
         if not pairs:
             raise ValueError(f"no training image is at least {patch} LR pixels on each side")
@@ -107,8 +123,11 @@ class PatchSampler:
                       for lr, hr in pairs]
         self.scale, self.patch, self.batch_size = scale, patch, batch_size
         self.corner_limit = np.array([(lr.shape[0] - patch + 1, lr.shape[1] - patch + 1) for lr, _ in pairs])
-        sizes = np.array([lr.shape[0] * lr.shape[1] for lr, _ in pairs], dtype=np.float64)
-        self.weights = sizes / sizes.sum()           # big images are sampled more often: uniform over pixels
+        if balance == "pixels":                      # big images are sampled more often: uniform over pixels
+            weights = np.array([lr.shape[0] * lr.shape[1] for lr, _ in pairs], dtype=np.float64)
+        else:                                        # easy images more often, as they weigh in a mean PSNR
+            weights = 1 / np.array([bicubic_mse(lr, hr, scale) for lr, hr in pairs])
+        self.weights = weights / weights.sum()
         self.rng = np.random.default_rng(seed)
 
     def __call__(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -390,7 +409,7 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
         batch_size: int = 16, patch: int = 32, lr: float = 1e-3, loss: str = "mse", val_every: int = 500,
         checkpoint: str | Path | None = None, checkpoint_every: int = 500, resume: bool = False,
         train_only: str | None = None, device=None, seed: int = 0, log=print, checkpoint_meta: dict | None = None,
-        prefetch: bool | None = None, loss_shave: int = 0, ema: float = 0.0) -> dict:
+        prefetch: bool | None = None, loss_shave: int = 0, ema: float = 0.0, balance: str = "pixels") -> dict:
     """Train ``model`` on ``(lr_y, hr_y)`` pairs; returns the history and keeps the best-validation weights.
 
     ``steps`` Adam steps, or ``minutes`` of wall time, whichever ends first; the learning rate decays from
@@ -411,7 +430,13 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
     ``ema`` > 0 keeps an exponential moving average of the weights, ``avg += (1 - d) (w - avg)`` after every
     step with ``d = min(ema, (1 + step) / (10 + step))`` (short memory at first, when the start is far from where
     training goes). It is the average that is validated and kept, and it smooths out the last steps' noise:
-    ``ema=0.999`` averages over about the last thousand steps. A resumed run must keep ``ema`` and ``loss_shave``.
+    ``ema=0.999`` averages over about the last thousand steps.
+    ``balance`` is how often each training image is drawn: ``"pixels"`` (default) in proportion to its size;
+    ``"psnr"`` in proportion to ``1 / MSE`` of its bicubic upscaling (:func:`bicubic_mse`). Validation and the
+    papers' tables average PSNR over images, and ``d PSNR_i`` is proportional to ``-d MSE_i / MSE_i``: an
+    image with little error counts as much as one with a lot, so its gradient must be scaled up. With ``"psnr"``
+    the expected loss has that gradient, to first order (the bicubic error standing in for the network's).
+    A resumed run must keep ``ema``, ``loss_shave`` and ``balance``.
     """
     check_loss_shave(loss_shave, patch, scale)
     if not isinstance(ema, (int, float)) or not 0 <= ema < 1:
@@ -428,7 +453,7 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(trainable, lr=lr)
     criterion = {"mse": F.mse_loss, "l1": F.l1_loss}[loss]
-    sampler = PatchSampler(train_pairs, scale, patch, batch_size, seed)
+    sampler = PatchSampler(train_pairs, scale, patch, batch_size, seed, balance)
     history = {"step": [], "loss": [], "val_step": [], "val_psnr": [], "best_psnr": -math.inf, "best_step": 0}
     start_step, checkpoint, rng_state = 0, Path(checkpoint) if checkpoint else None, None
     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -437,9 +462,10 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
     parts = {"model": model, "optim": optimizer, **({"ema": average} if average is not None else {})}
     if _can_resume(checkpoint, resume, log):
         saved = json.loads(checkpoint.with_suffix(".json").read_text())
-        for key, value in (("ema", ema), ("loss_shave", loss_shave)):   # another average, another loss: not one run
-            if saved.get(key, 0) != value:
-                raise ValueError(f"{checkpoint} was trained with {key}={saved.get(key, 0)} (srkit train "
+        settings = {"ema": (ema, 0), "loss_shave": (loss_shave, 0), "balance": (balance, "pixels")}
+        for key, (value, default) in settings.items():    # another average, loss or data: not one run
+            if saved.get(key, default) != value:
+                raise ValueError(f"{checkpoint} was trained with {key}={saved.get(key, default)} (srkit train "
                                  f"--{key.replace('_', '-')}), not {value}; resume it with the same setting")
         meta, plain = _load_checkpoint(checkpoint, {**parts, "best": None})
         best_state = plain["best"]
@@ -495,7 +521,7 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
             if checkpoint and (step % checkpoint_every == 0 or step == steps or out_of_time or stopping):
                 _save_progress(checkpoint, {**parts, "best": best_state}, step, history, progress,
                                prior_seconds + time.perf_counter() - t0, prior_data + data_seconds, batches,
-                               {**(checkpoint_meta or {}), "ema": ema, "loss_shave": loss_shave})
+                               {**(checkpoint_meta or {}), "ema": ema, "loss_shave": loss_shave, "balance": balance})
             if stopping:
                 _interrupted(step, checkpoint, log)
             if out_of_time:

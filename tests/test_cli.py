@@ -370,6 +370,24 @@ def test_train_with_loss_shave_records_it_and_resumes_only_with_it(tmp_path, cap
     assert "--loss-shave: for networks only" in capsys.readouterr().err
 
 
+def test_train_with_balance_records_it_and_resumes_only_with_it(tmp_path, capsys):
+    require_dataset("T91")
+    out = tmp_path / "balance_x3"
+    run = tiny_fsrcnn_run(out)
+    assert main([*run, "--balance", "psnr"]) == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["balance"] == "psnr" and "--balance psnr" in meta["command"]
+    assert main([*run, "--resume", "--steps", "2"]) == 1                   # other images drawn: not the same run
+    assert "was trained with balance=psnr (srkit train --balance), not pixels" in capsys.readouterr().err
+    assert main([*run, "--resume", "--steps", "2", "--balance", "psnr"]) == 0
+    assert json.loads(out.with_suffix(".json").read_text())["steps"] == 2
+    with pytest.raises(SystemExit):
+        main([*run, "--force", "--balance", "ssim"])
+    assert "invalid choice: 'ssim'" in capsys.readouterr().err
+    assert main(["train", "--model", "sparse", "--scale", "3", "--balance", "psnr", "--out", str(tmp_path / "s")]) == 2
+    assert "--balance: for networks only" in capsys.readouterr().err
+
+
 def test_train_with_ema_records_it_and_resumes_only_with_it(tmp_path, capsys):
     require_dataset("T91")
     out = tmp_path / "ema_x3"

@@ -226,6 +226,36 @@ def test_sampler_gives_aligned_augmented_patches(tiny_pairs):
     assert (down[..., 2:-2, 2:-2] - lr.double()[..., 2:-2, 2:-2]).abs().max() < 0.05
 
 
+def test_sampler_balance_draws_images_by_size_or_by_inverse_bicubic_error():
+    """``balance="pixels"`` draws an image in proportion to its size; ``"psnr"`` in proportion to 1 / MSE of its
+    bicubic upscaling (shave = scale), so a smooth image is drawn far more often than a noisy one of the same
+    size. Every image's values sit in its own range, so a patch tells which image it came from."""
+    s, p, rng = 2, 4, np.random.default_rng(0)
+    y, x = np.mgrid[0:40, 0:40] / 40
+    smooth = 0.1 + 0.2 * (x + y) / 2 + 0.01 * rng.random((40, 40))      # values in [0.1, 0.31]
+    noisy = 0.6 + 0.3 * rng.random((40, 40))                              # values in [0.6, 0.9]
+    big_noisy = 0.6 + 0.3 * rng.random((80, 40))
+    pairs = [(srkit.imresize(hr, 1 / s).astype(np.float32), hr.astype(np.float32))
+             for hr in (smooth, noisy, big_noisy)]
+
+    def mse(lr, hr):                                                       # by hand, not by srkit.train
+        error = srkit.imresize(lr.astype(np.float64), s) - hr
+        return np.mean(error[s:-s, s:-s] ** 2)
+
+    for balance, expected in (("pixels", [1, 1, 2]), ("psnr", [1 / mse(*pair) for pair in pairs])):
+        sampler = PatchSampler(pairs, s, p, 4000, seed=3, balance=balance)
+        expected = np.array(expected) / np.sum(expected)
+        assert np.allclose(sampler.weights, expected)
+        lr, _ = sampler()
+        means = lr.mean(dim=(1, 2, 3)).numpy()
+        drawn_smooth = np.mean(means < 0.5)                               # the smooth image's share of the batch
+        sigma = np.sqrt(expected[0] * (1 - expected[0]) / 4000)
+        assert abs(drawn_smooth - expected[0]) < 5 * sigma, (balance, drawn_smooth, expected[0])
+    assert sampler.weights[0] > 20 * sampler.weights[1]                  # psnr: the smooth image, by far
+    with pytest.raises(ValueError, match="balance must be one of pixels, psnr, got 'ssim'"):
+        PatchSampler(pairs, s, p, 4, balance="ssim")
+
+
 @pytest.mark.parametrize("channels", [1, 3])
 def test_sampler_patches_are_crops_in_all_eight_orientations(channels):
     """Every LR patch is a crop of its image turned by one of the 8 symmetries of the square, and its HR patch is
@@ -497,6 +527,9 @@ def test_ema_validates_and_keeps_the_moving_average_of_the_weights(tiny_pairs, t
     with pytest.raises(ValueError, match=r"was trained with ema=0.6 \(srkit train --ema\), not 0.0"):
         fit(Recorded(), tiny_pairs[0], tiny_pairs[1], 2, steps=steps + 1, patch=8, resume=True,
             checkpoint=tmp_path / "ck.safetensors", log=lambda *_: None)
+    with pytest.raises(ValueError, match=r"was trained with balance=pixels \(srkit train --balance\), not psnr"):
+        fit(Recorded(), tiny_pairs[0], tiny_pairs[1], 2, steps=steps + 1, patch=8, resume=True, ema=ema,
+            balance="psnr", checkpoint=tmp_path / "ck.safetensors", log=lambda *_: None)
     for bad in (1.0, -0.1, "0.9"):
         with pytest.raises(ValueError, match="ema must be a decay from 0"):
             fit(Recorded(), tiny_pairs[0], tiny_pairs[1], 2, steps=1, patch=8, ema=bad)

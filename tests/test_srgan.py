@@ -288,7 +288,7 @@ def test_train_srgan_needs_an_srresnet_to_start_from(tmp_path, capsys, monkeypat
     assert "n_layers" in capsys.readouterr().err
 
 
-def test_train_srresnet_then_srgan_end_to_end(tmp_path):
+def test_train_srresnet_then_srgan_end_to_end(tmp_path, capsys):
     from conftest import require_dataset
     require_dataset("T91")
     base = ["--scale", "4", "--data", "T91", "--patch", "12", "--batch-size", "2", "--val-every", "2"]
@@ -305,6 +305,11 @@ def test_train_srresnet_then_srgan_end_to_end(tmp_path):
     assert 0 <= meta["data_share"] < 1
     model = get_model("srgan", scale=4, weights=tmp_path / "srgan_x4.safetensors")
     assert isinstance(model, SRResNet)
+    for option in (["--ema", "0.9"], ["--loss-shave", "2"], ["--balance", "psnr"]):   # pixel-loss options only
+        assert cli.main(["train", "--model", "srgan", *base, "--steps", "1", *option, "--init-from",
+                         str(tmp_path / "srresnet_x4"), "--out", str(tmp_path / "c"),
+                         "--checkpoint", str(tmp_path / "c.safetensors")]) == 1
+        assert "--loss-shave, --ema and --balance apply to the pixel-loss training" in capsys.readouterr().err
 
 
 # --- What came next (chapter 09): EDSR and RCAN -----------------------------------------------------------------
