@@ -193,7 +193,7 @@ def _train(args) -> int:
     from pathlib import Path
 
     from .models import list_models
-    from .train import check_loss_shave, checkpoint_exists
+    from .train import check_loss_shave, check_same_run, checkpoint_exists
 
     if args.model != "sparse" and args.model not in list_models():
         print(f"srkit train: unknown model {args.model!r}; available: sparse, {', '.join(list_models())}",
@@ -239,6 +239,8 @@ def _train(args) -> int:
         if args.resume and saved.get("scale_aug") != args.scale_aug:     # other images under the same random state
             raise ValueError(f"{checkpoint} was trained with --scale-aug {_factor_text(saved.get('scale_aug'))}, not "
                              f"{_factor_text(args.scale_aug)}; resume it with the same setting")
+        if args.resume and args.model != "srgan":      # fit checks these too, but only once the log is reopened
+            check_same_run(checkpoint, saved, ema=args.ema, loss_shave=args.loss_shave, balance=args.balance)
         if not args.resume and not args.force:        # an interrupted run must not be overwritten by a restart
             print(f"srkit train: {checkpoint} holds a run at step {saved.get('step')}; continue it with --resume, "
                   "give this run another --checkpoint, or pass --force to start over and replace it", file=sys.stderr)

@@ -405,6 +405,16 @@ def check_loss_shave(loss_shave: int, patch: int, scale: int) -> None:
                          f"(a patch of {patch} LR pixels is {patch * scale} HR pixels wide), got {loss_shave!r}")
 
 
+def check_same_run(checkpoint: str | Path, saved: dict, *, ema: float, loss_shave: int, balance: str) -> None:
+    """A ValueError unless a resumed run keeps the settings its checkpoint (JSON ``saved``) was trained with: another
+    moving average, another loss or other images drawn would not continue that run."""
+    settings = {"ema": (ema, 0), "loss_shave": (loss_shave, 0), "balance": (balance, "pixels")}
+    for key, (value, default) in settings.items():
+        if saved.get(key, default) != value:
+            raise ValueError(f"{checkpoint} was trained with {key}={saved.get(key, default)} (srkit train "
+                             f"--{key.replace('_', '-')}), not {value}; resume it with the same setting")
+
+
 def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10_000, minutes: float | None = None,
         batch_size: int = 16, patch: int = 32, lr: float = 1e-3, loss: str = "mse", val_every: int = 500,
         checkpoint: str | Path | None = None, checkpoint_every: int = 500, resume: bool = False,
@@ -461,12 +471,8 @@ def fit(model: nn.Module, train_pairs, val_pairs, scale: int, *, steps: int = 10
     kept = average if average is not None else model
     parts = {"model": model, "optim": optimizer, **({"ema": average} if average is not None else {})}
     if _can_resume(checkpoint, resume, log):
-        saved = json.loads(checkpoint.with_suffix(".json").read_text())
-        settings = {"ema": (ema, 0), "loss_shave": (loss_shave, 0), "balance": (balance, "pixels")}
-        for key, (value, default) in settings.items():    # another average, loss or data: not one run
-            if saved.get(key, default) != value:
-                raise ValueError(f"{checkpoint} was trained with {key}={saved.get(key, default)} (srkit train "
-                                 f"--{key.replace('_', '-')}), not {value}; resume it with the same setting")
+        check_same_run(checkpoint, json.loads(checkpoint.with_suffix(".json").read_text()), ema=ema,
+                       loss_shave=loss_shave, balance=balance)
         meta, plain = _load_checkpoint(checkpoint, {**parts, "best": None})
         best_state = plain["best"]
         start_step, history = meta["step"], meta["history"]
