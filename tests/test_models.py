@@ -473,6 +473,19 @@ def test_loss_shave_leaves_the_patch_border_out_of_the_loss(tiny_pairs):
             fit(get_model("espcn", scale=2), tiny_pairs[0], tiny_pairs[1], 2, steps=1, patch=3, loss_shave=bad)
 
 
+def test_fit_logs_the_mean_loss_of_the_steps_since_the_last_validation(tiny_pairs):
+    """With lr=0 the network never changes, so every step's loss can be recomputed from the sampler's batches (the
+    same seed draws the same batches): each logged loss is the mean over its own 3 steps, not over earlier ones."""
+    model, seed = get_model("espcn", scale=2), 5
+    history = fit(model, tiny_pairs[0], tiny_pairs[1], 2, steps=6, batch_size=4, patch=6, val_every=3, lr=0.0,
+                  seed=seed, log=lambda *_: None)
+    sampler = PatchSampler(tiny_pairs[0], 2, 6, 4, seed=seed)
+    with torch.no_grad():
+        losses = [torch.nn.functional.mse_loss(model(x), y).item() for x, y in (sampler() for _ in range(6))]
+    assert losses[0] != pytest.approx(losses[3])                   # the two intervals' means do differ
+    assert history["loss"] == pytest.approx([np.mean(losses[:3]), np.mean(losses[3:])], rel=1e-6)
+
+
 def test_fit_is_seeded_and_leaves_the_callers_random_state_alone(tiny_pairs):
     class Noisy(torch.nn.Module):                   # a network whose training draws from torch's generator
         def __init__(self):

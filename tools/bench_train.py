@@ -8,6 +8,9 @@ share measured over their whole run (``data_share``).
 
 First it times the sampler alone against the per-patch loop it replaced (each patch drawn, cropped, turned and
 flipped on its own; the same distribution), at batches of 64 and 256 (the GPU runs' size), and prints the ratio.
+Last, it measures how much the process's peak memory grows over ``--steps`` steps of FSRCNN without a validation
+(``fit`` keeps one running sum of the loss), then over as many steps of the same loop keeping every step's loss
+tensor in a list, as ``fit`` did before (on Linux, where ``ru_maxrss`` is in kB).
 
     .venv/bin/python tools/bench_train.py [--steps 200] [--data T91]
 """
@@ -15,6 +18,7 @@ flipped on its own; the same distribution), at batches of 64 and 256 (the GPU ru
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 
 import numpy as np
@@ -62,6 +66,31 @@ def bench_sampler(pairs, scale: int, patch: int = 24) -> None:
     print()
 
 
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_memory(pairs, scale: int, steps: int, batch: int = 16, patch: int = 48) -> None:
+    """Peak-memory growth per step of ``fit``, then of a loop that keeps every step's loss tensor."""
+    before = peak_mb()
+    fit(get_model("fsrcnn", scale=scale), pairs, pairs[:1], scale, steps=steps, batch_size=batch, patch=patch,
+        val_every=10**9, log=lambda *_: None)
+    grown_fit, before = peak_mb() - before, peak_mb()
+    model, sampler, kept = get_model("fsrcnn", scale=scale), PatchSampler(pairs, scale, patch, batch, seed=0), []
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for _ in range(steps):
+        x, y = sampler()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        kept.append(loss.detach())
+    grown_list = peak_mb() - before
+    print(f"\npeak memory growth over {steps} FSRCNN steps (batch {batch}, LR patch {patch}), no validation between:")
+    print(f"  fit (one running sum of the loss):   {grown_fit:7.1f} MB  ({grown_fit / steps:.2f} MB per step)")
+    print(f"  keeping every step's loss tensor:    {grown_list:7.1f} MB  ({grown_list / steps:.2f} MB per step)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
@@ -90,6 +119,7 @@ def main() -> int:
         print(f"{name:<10} {batch:>5} {patch:>5} {1e3 * h['seconds'] / args.steps:>8.1f} "
               f"{1e3 * h['data_seconds'] / args.steps:>8.2f} {share:>10.1%}")
     print(f"\nlargest data share: {worst:.1%} (target <= 10 %)")
+    bench_memory(pairs, args.scale, args.steps)
     return 0
 
 
