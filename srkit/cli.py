@@ -209,7 +209,8 @@ def _train(args) -> int:
         network_only = [flag for flag, value in (("--resume", args.resume), ("--checkpoint", args.checkpoint),
                                                  ("--init-from", args.init_from), ("--train-only", args.train_only),
                                                  ("--scale-aug", args.scale_aug), ("--loss-shave", args.loss_shave),
-                                                 ("--ema", args.ema), ("--balance", args.balance != "pixels"))
+                                                 ("--ema", args.ema), ("--balance", args.balance != "pixels"),
+                                                 ("--image-borders", args.image_borders))
                         if value]
         if network_only:
             print(f"srkit train: {', '.join(network_only)}: for networks only; sparse coding learns its dictionaries "
@@ -217,6 +218,9 @@ def _train(args) -> int:
             return 2
     if args.model != "sparse":
         check_loss_shave(args.loss_shave, args.patch, args.scale)    # before a log or checkpoint is touched
+        if args.image_borders and not args.loss_shave:
+            raise ValueError("--image-borders keeps the patch sides on an image's border in the loss that "
+                             "--loss-shave shaves: it needs --loss-shave N")
     if args.model == "srgan" and not args.init_from:
         raise ValueError("srgan needs --init-from <srresnet weights>: the paper starts the GAN from a trained "
                          "SRResNet, and so does srkit")
@@ -240,7 +244,8 @@ def _train(args) -> int:
             raise ValueError(f"{checkpoint} was trained with --scale-aug {_factor_text(saved.get('scale_aug'))}, not "
                              f"{_factor_text(args.scale_aug)}; resume it with the same setting")
         if args.resume and args.model != "srgan":      # fit checks these too, but only once the log is reopened
-            check_same_run(checkpoint, saved, ema=args.ema, loss_shave=args.loss_shave, balance=args.balance)
+            check_same_run(checkpoint, saved, ema=args.ema, loss_shave=args.loss_shave, balance=args.balance,
+                           image_borders=args.image_borders)
         if not args.resume and not args.force:        # an interrupted run must not be overwritten by a restart
             print(f"srkit train: {checkpoint} holds a run at step {saved.get('step')}; continue it with --resume, "
                   "give this run another --checkpoint, or pass --force to start over and replace it", file=sys.stderr)
@@ -325,9 +330,10 @@ def _train_network(args, command: str, log) -> int:
     else:
         log.start()                                      # set up: from here on the run has its log file
         history = fit(model, train_pairs, val_pairs, args.scale, loss=args.loss, train_only=args.train_only,
-                      loss_shave=args.loss_shave, ema=args.ema, balance=args.balance, **common)
-        extra = {"loss": args.loss, "train_only": args.train_only, "loss_shave": args.loss_shave, "ema": args.ema,
-                 "balance": args.balance,
+                      loss_shave=args.loss_shave, image_borders=args.image_borders, ema=args.ema,
+                      balance=args.balance, **common)
+        extra = {"loss": args.loss, "train_only": args.train_only, "loss_shave": args.loss_shave,
+                 "image_borders": args.image_borders, "ema": args.ema, "balance": args.balance,
                  "validation": {"images": list(val_images), "best_psnr": round(history["best_psnr"], 4),
                                 "best_step": history["best_step"]}}
     extra.setdefault("validation", {})["images"] = list(val_images)
@@ -351,7 +357,7 @@ def _fit_srgan(args, generator, train_pairs, val_pairs, common: dict, log) -> tu
     from .models.discriminator import Discriminator
     from .train import fit_gan
 
-    if args.loss_shave or args.ema or args.balance != "pixels":
+    if args.loss_shave or args.ema or args.balance != "pixels":       # --image-borders needs --loss-shave
         raise ValueError("--loss-shave, --ema and --balance apply to the pixel-loss training of srkit train, not to "
                          "srgan")
     if args.content == "vgg":
@@ -553,6 +559,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "downscaled by these factors, e.g. 0.9,0.8,0.7,0.6 (FSRCNN's augmentation)")
     t.add_argument("--loss-shave", type=_whole, default=0, metavar="N", help="network: leave N HR pixels on each "
                    "side of a patch out of the loss (they see the zero padding)")
+    t.add_argument("--image-borders", action="store_true", help="network, with --loss-shave: keep the sides of a "
+                   "patch that lie on its image's border in the loss (a test image has its zero padding there too), "
+                   "and draw such patches as often as their pixels need")
     t.add_argument("--ema", type=_decay, default=0.0, metavar="DECAY", help="network: validate and keep a moving "
                    "average of the weights, e.g. 0.999 (about the last 1000 steps); 0 keeps the weights themselves")
     t.add_argument("--balance", choices=["pixels", "psnr"], default="pixels", help="network: draw training images "

@@ -372,6 +372,25 @@ def test_train_with_loss_shave_records_it_and_resumes_only_with_it(tmp_path, cap
     assert "--loss-shave: for networks only" in capsys.readouterr().err
 
 
+def test_train_with_image_borders_records_it_and_needs_loss_shave(tmp_path, capsys):
+    require_dataset("T91")
+    out = tmp_path / "borders_x3"
+    run = tiny_fsrcnn_run(out)
+    assert main([*run, "--image-borders"]) == 1                            # nothing shaved: nothing to keep
+    assert "--image-borders keeps the patch sides on an image's border" in capsys.readouterr().err
+    assert not out.with_suffix(".log").exists()
+    assert main([*run, "--loss-shave", "6", "--image-borders"]) == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["image_borders"] is True and meta["loss_shave"] == 6 and "--image-borders" in meta["command"]
+    log = out.with_suffix(".log").read_text()
+    assert main([*run, "--resume", "--steps", "2", "--loss-shave", "6"]) == 1   # other patches: not the same run
+    assert "was trained with image_borders=True (srkit train --image-borders), not False" in capsys.readouterr().err
+    assert out.with_suffix(".log").read_text() == log
+    assert main([*run, "--resume", "--steps", "2", "--loss-shave", "6", "--image-borders"]) == 0
+    assert main(["train", "--model", "sparse", "--scale", "3", "--image-borders", "--out", str(tmp_path / "s")]) == 2
+    assert "--image-borders: for networks only" in capsys.readouterr().err
+
+
 def test_train_with_balance_records_it_and_resumes_only_with_it(tmp_path, capsys):
     require_dataset("T91")
     out = tmp_path / "balance_x3"

@@ -256,6 +256,44 @@ def test_sampler_balance_draws_images_by_size_or_by_inverse_bicubic_error():
         PatchSampler(pairs, s, p, 4, balance="ssim")
 
 
+def test_sampler_shave_weights_keep_the_patch_sides_on_the_image_border():
+    """With ``shave``, each batch has loss weights: 0 in the ``shave`` HR rows or columns along every patch side
+    that lies inside its image, 1 elsewhere, turned with the patch. The HR image is 1 on its outermost ring of
+    pixels and 0 inside, so a patch side lies on the image's border exactly when its outer line is all 1."""
+    s, p, shave = 2, 6, 3
+    rng = np.random.default_rng(0)
+    pairs = []
+    for h, w in ((9, 14), (6, 11), (20, 8)):                   # the 6-row image: every patch spans its height
+        hr = np.zeros((h * s, w * s), np.float32)
+        hr[0], hr[-1], hr[:, 0], hr[:, -1] = 1, 1, 1, 1
+        pairs.append((rng.random((h, w)).astype(np.float32), hr))
+    sampler = PatchSampler(pairs, s, p, 2000, seed=4, shave=shave)
+    lr, hr, weight = sampler()
+    assert weight.shape == (2000, 1, p * s, p * s) and lr.shape == (2000, 1, p, p)
+    for patch, got in zip(hr[:, 0].numpy(), weight[:, 0].numpy()):
+        expected = np.ones_like(got)
+        sides = {"top": patch[0].all(), "bottom": patch[-1].all(), "left": patch[:, 0].all(),
+                 "right": patch[:, -1].all()}
+        expected[:shave] *= sides["top"]
+        expected[-shave:] *= sides["bottom"]
+        expected[:, :shave] *= sides["left"]
+        expected[:, -shave:] *= sides["right"]
+        assert np.array_equal(got, expected), sides
+    # Corners up to p - 2 * shave // s = 3 places beyond the first or last are moved onto the first or last: on a
+    # 20 x 30 LR image (15 x 25 corners), the top of a patch, turned to any of the 4 sides, lies on the image's
+    # border with probability (2 * 4/21 + 2 * 4/31) / 4, against (2 * 1/15 + 2 * 1/25) / 4 for a uniform corner.
+    hr = np.zeros((40, 60), np.float32)
+    hr[0], hr[-1], hr[:, 0], hr[:, -1] = 1, 1, 1, 1
+    big = [(rng.random((20, 30)).astype(np.float32), hr)]
+    n = 4000
+    for sampler, expected in ((PatchSampler(big, s, p, n, seed=5, shave=shave), (4 / 21 + 4 / 31) / 2),
+                              (PatchSampler(big, s, p, n, seed=5), (1 / 15 + 1 / 25) / 2)):
+        batch = sampler()
+        assert len(batch) == (3 if sampler.shave else 2)        # weights only with shave
+        top = np.mean([patch[0].all() for patch in batch[1][:, 0].numpy()])
+        assert abs(top - expected) < 5 * np.sqrt(expected * (1 - expected) / n), (sampler.shave, top, expected)
+
+
 @pytest.mark.parametrize("channels", [1, 3])
 def test_sampler_patches_are_crops_in_all_eight_orientations(channels):
     """Every LR patch is a crop of its image turned by one of the 8 symmetries of the square, and its HR patch is
@@ -484,6 +522,34 @@ def test_fit_logs_the_mean_loss_of_the_steps_since_the_last_validation(tiny_pair
         losses = [torch.nn.functional.mse_loss(model(x), y).item() for x, y in (sampler() for _ in range(6))]
     assert losses[0] != pytest.approx(losses[3])                   # the two intervals' means do differ
     assert history["loss"] == pytest.approx([np.mean(losses[:3]), np.mean(losses[3:])], rel=1e-6)
+
+
+def test_fit_with_image_borders_keeps_the_patch_sides_on_the_image_border_in_the_loss(tiny_pairs):
+    """lr=0: the network never changes, so the logged loss can be recomputed from the sampler's batches and
+    weights; an output that is far off on its outer 2 pixels costs only on the sides at the image's border."""
+    class BadBorder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = get_model("espcn", scale=2)
+
+        def forward(self, x):
+            y = self.net(x)
+            return y + torch.nn.functional.pad(torch.zeros_like(y[..., 2:-2, 2:-2]), (2, 2, 2, 2), value=10.0)
+
+    model, seed, shave = BadBorder(), 6, 2
+    history = fit(model, tiny_pairs[0], tiny_pairs[1], 2, steps=4, batch_size=8, patch=6, val_every=4, lr=0.0,
+                  loss_shave=shave, image_borders=True, seed=seed, log=lambda *_: None)
+    sampler = PatchSampler(tiny_pairs[0], 2, 6, 8, seed=seed, shave=shave)
+    losses = []
+    with torch.no_grad():
+        for x, y, weight in (sampler() for _ in range(4)):
+            losses.append((((model(x) - y) ** 2 * weight).sum() / weight.sum()).item())
+    assert history["loss"] == pytest.approx([np.mean(losses)], rel=1e-5)
+    plain = fit(model, tiny_pairs[0], tiny_pairs[1], 2, steps=4, batch_size=8, patch=6, val_every=4, lr=0.0,
+                loss_shave=shave, seed=seed, log=lambda *_: None)
+    assert plain["loss"][0] < 1 < history["loss"][0]      # the border's error counts only with image_borders
+    with pytest.raises(ValueError, match="image_borders .* needs loss_shave > 0"):
+        fit(model, tiny_pairs[0], tiny_pairs[1], 2, steps=1, patch=6, image_borders=True)
 
 
 def test_fit_is_seeded_and_leaves_the_callers_random_state_alone(tiny_pairs):
