@@ -349,6 +349,14 @@ def tiny_fsrcnn_run(out: Path) -> list[str]:
             "--checkpoint", str(out.with_suffix(".ckpt.safetensors"))]
 
 
+def refused_resume(run: list[str], out: Path, capsys, *args: str) -> str:
+    """Resume ``run`` with ``args``: it must be refused (exit 1) before the run's log is touched; returns stderr."""
+    log = out.with_suffix(".log").read_text()
+    assert main([*run, "--resume", "--steps", "2", *args]) == 1
+    assert out.with_suffix(".log").read_text() == log
+    return capsys.readouterr().err
+
+
 def test_train_with_loss_shave_records_it_and_resumes_only_with_it(tmp_path, capsys):
     require_dataset("T91")
     out = tmp_path / "shave_x3"
@@ -356,10 +364,7 @@ def test_train_with_loss_shave_records_it_and_resumes_only_with_it(tmp_path, cap
     assert main([*run, "--loss-shave", "6"]) == 0
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["loss_shave"] == 6 and "--loss-shave 6" in meta["command"]
-    log = out.with_suffix(".log").read_text()
-    assert main([*run, "--resume", "--steps", "2"]) == 1                   # another loss: not the same run
-    assert "was trained with loss_shave=6 (srkit train --loss-shave), not 0" in capsys.readouterr().err
-    assert out.with_suffix(".log").read_text() == log                      # refused before the log was touched
+    assert "was trained with loss_shave=6 (srkit train --loss-shave), not 0" in refused_resume(run, out, capsys)
     assert main([*run, "--resume", "--steps", "2", "--loss-shave", "6"]) == 0
     log = out.with_suffix(".log").read_text()
     assert main([*run, "--force", "--loss-shave", "12"]) == 1               # a 24-pixel patch would keep nothing
@@ -382,10 +387,8 @@ def test_train_with_image_borders_records_it_and_needs_loss_shave(tmp_path, caps
     assert main([*run, "--loss-shave", "6", "--image-borders"]) == 0
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["image_borders"] is True and meta["loss_shave"] == 6 and "--image-borders" in meta["command"]
-    log = out.with_suffix(".log").read_text()
-    assert main([*run, "--resume", "--steps", "2", "--loss-shave", "6"]) == 1   # other patches: not the same run
-    assert "was trained with image_borders=True (srkit train --image-borders), not False" in capsys.readouterr().err
-    assert out.with_suffix(".log").read_text() == log
+    err = refused_resume(run, out, capsys, "--loss-shave", "6")          # other patches: not the same run
+    assert "was trained with image_borders=True (srkit train --image-borders), not False" in err
     assert main([*run, "--resume", "--steps", "2", "--loss-shave", "6", "--image-borders"]) == 0
     assert main(["train", "--model", "sparse", "--scale", "3", "--image-borders", "--out", str(tmp_path / "s")]) == 2
     assert "--image-borders: for networks only" in capsys.readouterr().err
@@ -398,10 +401,7 @@ def test_train_with_balance_records_it_and_resumes_only_with_it(tmp_path, capsys
     assert main([*run, "--balance", "psnr"]) == 0
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["balance"] == "psnr" and "--balance psnr" in meta["command"]
-    log = out.with_suffix(".log").read_text()
-    assert main([*run, "--resume", "--steps", "2"]) == 1                   # other images drawn: not the same run
-    assert "was trained with balance=psnr (srkit train --balance), not pixels" in capsys.readouterr().err
-    assert out.with_suffix(".log").read_text() == log                      # refused before the log was touched
+    assert "was trained with balance=psnr (srkit train --balance), not pixels" in refused_resume(run, out, capsys)
     assert main([*run, "--resume", "--steps", "2", "--balance", "psnr"]) == 0
     assert json.loads(out.with_suffix(".json").read_text())["steps"] == 2
     with pytest.raises(SystemExit):
@@ -419,10 +419,7 @@ def test_train_with_ema_records_it_and_resumes_only_with_it(tmp_path, capsys):
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["ema"] == 0.99 and "--ema 0.99" in meta["command"]
     assert "moving average of the weights (ema=0.99)" in out.with_suffix(".log").read_text()
-    log = out.with_suffix(".log").read_text()
-    assert main([*run, "--resume", "--steps", "2"]) == 1                   # the average would be dropped
-    assert "was trained with ema=0.99 (srkit train --ema), not 0.0" in capsys.readouterr().err
-    assert out.with_suffix(".log").read_text() == log                      # refused before the log was touched
+    assert "was trained with ema=0.99 (srkit train --ema), not 0.0" in refused_resume(run, out, capsys)
     assert main([*run, "--resume", "--steps", "2", "--ema", "0.99"]) == 0
     for bad, why in (("1", "must be below 1"), ("-0.5", "must be 0 or more"), ("x", "expected a number")):
         with pytest.raises(SystemExit):

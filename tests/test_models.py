@@ -490,16 +490,19 @@ def test_prefetcher_keeps_the_sampler_state_and_raises_its_errors(tiny_pairs):
         failing.close()
 
 
+class BadBorder(torch.nn.Module):
+    """An ESPCN x2 whose outer 2 HR pixels are far off (10 added): what a shaved loss does not see."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = get_model("espcn", scale=2)
+
+    def forward(self, x):
+        y = self.net(x)
+        return y + torch.nn.functional.pad(torch.zeros_like(y[..., 2:-2, 2:-2]), (2, 2, 2, 2), value=10.0)
+
+
 def test_loss_shave_leaves_the_patch_border_out_of_the_loss(tiny_pairs):
-    class BadBorder(torch.nn.Module):               # an ESPCN whose outer 2 HR pixels are far off
-        def __init__(self):
-            super().__init__()
-            self.net = get_model("espcn", scale=2)
-
-        def forward(self, x):
-            y = self.net(x)
-            return y + torch.nn.functional.pad(torch.zeros_like(y[..., 2:-2, 2:-2]), (2, 2, 2, 2), value=10.0)
-
     losses = {}
     for shave in (0, 2):
         history = fit(BadBorder(), tiny_pairs[0], tiny_pairs[1], 2, steps=1, batch_size=4, patch=6, val_every=1,
@@ -527,15 +530,6 @@ def test_fit_logs_the_mean_loss_of_the_steps_since_the_last_validation(tiny_pair
 def test_fit_with_image_borders_keeps_the_patch_sides_on_the_image_border_in_the_loss(tiny_pairs):
     """lr=0: the network never changes, so the logged loss can be recomputed from the sampler's batches and
     weights; an output that is far off on its outer 2 pixels costs only on the sides at the image's border."""
-    class BadBorder(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.net = get_model("espcn", scale=2)
-
-        def forward(self, x):
-            y = self.net(x)
-            return y + torch.nn.functional.pad(torch.zeros_like(y[..., 2:-2, 2:-2]), (2, 2, 2, 2), value=10.0)
-
     model, seed, shave = BadBorder(), 6, 2
     history = fit(model, tiny_pairs[0], tiny_pairs[1], 2, steps=4, batch_size=8, patch=6, val_every=4, lr=0.0,
                   loss_shave=shave, image_borders=True, seed=seed, log=lambda *_: None)
