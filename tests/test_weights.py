@@ -3,6 +3,7 @@ their JSON reports are the numbers `srkit bench` measures now."""
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import re
 import shlex
@@ -13,6 +14,11 @@ import pytest
 from srkit import bench
 from srkit.cli import build_parser
 from srkit.models import MODELS, WEIGHTS, get_model, training_runs
+
+_spec = importlib.util.spec_from_file_location("record_metrics", WEIGHTS.parents[1] / "tools" / "record_metrics.py")
+record_metrics = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(record_metrics)
+README = WEIGHTS.parents[1] / "README.md"
 
 TEST_SETS = ("Set5", "Set14", "BSD100", "Urban100")
 SHIPPED = sorted(p for p in WEIGHTS.glob("*.json") if json.loads(p.read_text()).get("arch") in MODELS)
@@ -133,29 +139,49 @@ def test_srgan_trades_psnr_for_a_lower_niqe_than_the_srresnet_it_started_from():
     assert gan_meta["init_from"]["sha256"] == srresnet_sha       # it started from the shipped SRResNet
 
 
-def test_readme_networks_table_shows_the_numbers_the_jsons_recorded():
-    """The README's table of shipped networks is copied from the JSONs' `test_metrics`: a retrained model whose
-    row was not updated fails here."""
-    lines = (WEIGHTS.parents[1] / "README.md").read_text().splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("| Method | parameters | Set5 x2 |"))
+def readme_table(header: str) -> dict[str, list[str]]:
+    """The README table whose first line starts with ``header``: its rows' cells by the first cell."""
+    lines = README.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header))
     rows = {}
     for line in lines[start + 2:]:
         if not line.startswith("|"):
             break
         cells = [cell.strip() for cell in line.strip("|").split("|")]
         rows[cells[0]] = cells
+    return rows
+
+
+def test_readme_networks_table_shows_the_numbers_the_jsons_recorded():
+    """The README's table of shipped networks is copied from the JSONs' `test_metrics`
+    (`tools/record_metrics.py --readme`): a retrained model whose row was not updated fails here."""
+    rows = readme_table(record_metrics.TABLE_HEADER)
     recorded = [p for p in sorted(WEIGHTS.glob("*.json")) if "test_metrics" in json.loads(p.read_text())]
     assert {name_and_scale(p)[0] for p in recorded} <= set(rows)
     for path in recorded:
-        meta, (name, scale) = json.loads(path.read_text()), name_and_scale(path)
-        row = rows[name]
-        for dataset, first_column in (("Set5", 2), ("Set14", 5)):
-            m = meta["test_metrics"][dataset]
-            assert row[first_column + scale - 2] == f"{m['psnr']:.2f} / {m['ssim']:.4f}", (path.name, dataset)
-        if scale == 4:
-            assert row[8] == f"{meta['test_metrics']['Set5']['niqe']:.2f}", path.name
+        meta, name = json.loads(path.read_text()), name_and_scale(path)[0]
+        for column, cell in record_metrics.readme_cells(meta).items():
+            assert rows[name][column] == cell, (path.name, column)
         if "num_params" in meta:
-            assert f"{meta['num_params']:,}" in row[1].split(" / "), path.name
+            assert f"{meta['num_params']:,}" in rows[name][1].split(" / "), path.name
+    # the tool rewrites exactly those cells: on the README as it is, it changes nothing
+    assert record_metrics.update_readme(README.read_text(), recorded) == README.read_text()
+
+
+def test_readme_x4_tables_agree():
+    """The README's first table (every method at x4, pasted from one `srkit bench --markdown` run) and its table of
+    shipped networks (from the JSONs) show the same PSNR / SSIM wherever both have a number: weights retrained
+    after the bench run, or a number rounded twice, fail here."""
+    bench_rows = readme_table("| Method | Set5 x4 | Set14 x4 |")
+    network_rows = readme_table(record_metrics.TABLE_HEADER)
+    compared = 0
+    for name, cells in bench_rows.items():
+        for bench_column, network_column in ((1, 4), (2, 7)):       # Set5 x4, Set14 x4
+            network_cell = network_rows.get(name, [""] * 8)[network_column]
+            if "/" in cells[bench_column] and "/" in network_cell:
+                assert cells[bench_column].rsplit(" / ", 1)[0] == network_cell, (name, bench_column)
+                compared += 1
+    assert compared >= 12        # bicubic, sparse, srcnn, fsrcnn, espcn, srresnet, srgan on Set5 and Set14
 
 
 # The Set5 PSNR-Y targets of issue 4: the papers' numbers for these networks trained on the 91 images.
@@ -169,7 +195,7 @@ def test_readme_says_which_networks_reach_their_paper_on_set5(name, scale):
     not yet: measured now, a network it names reaches the paper's Set5 PSNR and one it does not name falls short."""
     from conftest import require_dataset
     require_dataset("Set5")
-    readme = (WEIGHTS.parents[1] / "README.md").read_text()
+    readme = README.read_text()
     assert "the others do not yet" in readme
     psnr = on_set5(name, scale)["psnr"]
     if f"{name.upper()} x{scale} reaches its paper" in readme:
