@@ -92,33 +92,61 @@ def _bench(args) -> int:
 
 def _upscale(args) -> int:
     from . import bench
-    from .io import image_format, load_image, save_image
+    from .io import ALPHA_FORMATS, image_format, load_alpha, load_image, save_image, what_load_leaves_out
 
     if args.method not in bench.METHODS:
         print(f"srkit upscale: unknown method {args.method!r}; available: {', '.join(bench.METHODS)}", file=sys.stderr)
         return 2
     from pathlib import Path
 
-    from .models import list_models
+    import numpy as np
+
+    from . import device as pick_device
+    from .models import get_model, list_models
+    from .resize import imresize
     from .upscale import upscale
 
     source = Path(args.input)
+    image = load_image(source, keep_gray=True)       # gray stays gray; a missing or broken file is named here
     out = Path(args.output) if args.output else source.with_name(f"{source.stem}_{args.method}_x{args.scale}.png")
     if out.resolve() == source.resolve():
         print(f"srkit upscale: the output {out} is the input; choose another -o", file=sys.stderr)
         return 2
-    if out.exists() and not args.force:   # an earlier result (perhaps edited by hand) must not vanish silently
+    if out.exists() and not out.is_dir() and not args.force:   # an earlier result (perhaps edited) must not vanish
         print(f"srkit upscale: {out} already exists; choose another -o, or add --force to replace it", file=sys.stderr)
         return 2
-    image_format(out)                    # an unknown extension or a missing folder: say so before the work
+    fmt = image_format(out)              # an unknown extension or a missing folder: say so before the work
+    alpha = load_alpha(source)
+    if alpha is not None and fmt not in ALPHA_FORMATS:
+        print(f"srkit upscale: note: {source} has transparency, which {fmt} cannot keep; the output is opaque "
+              "(write .png to keep it)", file=sys.stderr)
+        alpha = None
     network = args.method in list_models()
     if not network and (args.tile is not None or args.device):
         print(f"srkit upscale: --tile and --device apply to networks; {args.method} ignores them", file=sys.stderr)
-    image = load_image(source)
-    if network:                          # networks: tiled, so that large photos fit in memory
-        sr = upscale(image, args.method, args.scale, tile=args.tile or 256, device=args.device)
-    else:
-        sr = bench.METHODS[args.method](image, args.scale)
+    if network:                          # no weights for this scale, or no such device: said before the work
+        model = get_model(args.method, scale=args.scale, weights="default", device=pick_device(args.device))
+    for note in what_load_leaves_out(source):
+        if "transparency" not in note:   # transparency is kept below
+            print(f"srkit upscale: note: {note}", file=sys.stderr)
+    try:
+        if network:                      # networks: tiled, so that large photos fit in memory
+            sr = upscale(image, model, tile=args.tile or 256)
+        else:
+            sr = bench.METHODS[args.method](image, args.scale)
+        if alpha is not None:            # transparency: upscaled by interpolation (a network sharpens only colour)
+            kernel = "nearest" if args.method == "nearest" else "bicubic"
+            rgb = sr if sr.ndim == 3 else np.repeat(sr[..., None], 3, axis=2)
+            sr = np.concatenate([rgb, imresize(alpha, args.scale, method=kernel)[..., None]], axis=2)
+    except ValueError as e:
+        raise ValueError(f"upscaling {source}: {e}") from None
+    except (MemoryError, RuntimeError) as e:
+        if not isinstance(e, MemoryError) and "memory" not in str(e):
+            raise
+        h, w = image.shape[:2]
+        raise ValueError(f"out of memory upscaling {source} ({w}x{h}) x{args.scale} to {w * args.scale}x"
+                         f"{h * args.scale} pixels: try a smaller --tile, a smaller scale or a smaller image "
+                         f"({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
     save_image(out, sr)
     print(f"{args.input} {image.shape[1]}x{image.shape[0]} -> {out} {sr.shape[1]}x{sr.shape[0]} ({args.method})")
     return 0
@@ -523,7 +551,10 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--markdown", action="store_true", help="print one Markdown table")
     b.set_defaults(func=_bench)
 
-    u = sub.add_parser("upscale", help="upscale an image file")
+    u = sub.add_parser("upscale", help="upscale an image file",
+                       description="Upscale an image file. A gray image stays gray; transparency is kept, upscaled by "
+                       "interpolation, where the output format can hold it (.png, .tif, .webp, .tga); a 16-bit "
+                       "image is upscaled in 8 bits and an animation's first frame only (a note says so).")
     u.add_argument("input")
     u.add_argument("-o", "--output", help="output file (default: <input>_<method>_x<scale>.png)")
     u.add_argument("-s", "--scale", type=_scale, default=4)

@@ -164,8 +164,9 @@ class SparseSR:
         back_projection = self.back_projection if back_projection is None else back_projection
         mid = imresize(lr_y, self.scale)
         if min(mid.shape) < self.patch:
-            raise ValueError(f"image too small for sparse SR: {lr_y.shape} LR, needs {self.patch}px after "
-                             f"x{self.scale}")
+            raise ValueError(f"an image of shape {lr_y.shape} is too small for sparse coding at x{self.scale}: "
+                             f"its patches are {self.patch} pixels after upscaling, so each side needs at least "
+                             f"{-(-self.patch // self.scale)} pixels")
         features, norms, rows, cols = self.features(mid, stride)
         detail = self.decode(self.encode(features), norms)
         sr = mid + overlap_add(detail, rows, cols, mid.shape, self.patch)   # step 4

@@ -72,7 +72,8 @@ def upscale(image: np.ndarray, model, scale: int | None = None, tile: int | None
         raise ValueError(f"expected a uint8 image (H, W) or (H, W, 3), got "
                          f"{getattr(image, 'dtype', type(image).__name__)} {getattr(image, 'shape', '')}")
     if min(image.shape[:2]) < 2:
-        raise ValueError(f"image of {image.shape[0]}x{image.shape[1]} pixels is too small to upscale")
+        raise ValueError(f"an image of shape {image.shape} is too small to upscale: each side needs at least 2 "
+                         "pixels")
     dev = pick_device(device)
     if isinstance(model, str):
         if scale is None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -14,6 +15,9 @@ from conftest import require_dataset
 from srkit import bench
 from srkit.cli import main
 from srkit.io import load_image, save_image
+from srkit.resize import imresize
+
+UPSCALE_MODULE = importlib.import_module("srkit.upscale")     # `srkit.upscale` is also the function it defines
 
 
 def test_bench_json_single(capsys):
@@ -113,6 +117,75 @@ def test_upscale_command(tmp_path, capsys):
         main(["upscale", str(src), "-s", "2", "--tile", "0"])
     assert main(["upscale", str(src), "-s", "2", "-m", "sparse", "-o", str(tmp_path / "out.xyz")]) == 1
     assert ".xyz is not an image format" in capsys.readouterr().err        # said before the (slow) upscaling
+
+
+def test_upscale_keeps_gray_and_transparency_and_says_what_it_cannot_keep(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    gray = rng.integers(0, 256, (10, 12), dtype=np.uint8)
+    Image.fromarray(gray).save(tmp_path / "gray.png")
+    assert main(["upscale", str(tmp_path / "gray.png"), "-s", "2", "-o", str(tmp_path / "g2.png")]) == 0
+    with Image.open(tmp_path / "g2.png") as im:
+        assert im.mode == "L" and im.size == (24, 20)                         # gray stays gray
+
+    rgba = rng.integers(0, 256, (10, 12, 4), dtype=np.uint8)
+    rgba[:5, :, 3] = 0                                                        # the top half transparent
+    Image.fromarray(rgba).save(tmp_path / "logo.png")
+    for method in ("bicubic", "nearest", "fsrcnn"):
+        out = tmp_path / f"logo_{method}.png"
+        assert main(["upscale", str(tmp_path / "logo.png"), "-s", "2", "-m", method, "-o", str(out)]) == 0
+        with Image.open(out) as im:
+            assert im.mode == "RGBA" and im.size == (24, 20)
+            alpha = np.asarray(im)[..., 3]
+        kernel = "nearest" if method == "nearest" else "bicubic"
+        assert np.array_equal(alpha, imresize(rgba[..., 3], 2, method=kernel))   # alpha by interpolation
+        assert np.array_equal(np.asarray(Image.open(out))[..., :3], load_image(out))
+    assert "transparency" not in capsys.readouterr().err                     # nothing was lost: no note
+    assert main(["upscale", str(tmp_path / "logo.png"), "-s", "2", "-o", str(tmp_path / "logo.jpg")]) == 0
+    assert "logo.png has transparency, which JPEG cannot keep" in capsys.readouterr().err
+    with Image.open(tmp_path / "logo.jpg") as im:
+        assert im.mode == "RGB"
+
+    Image.fromarray(gray.astype(np.uint16) * 257).save(tmp_path / "deep.png")
+    frames = [Image.fromarray(np.full((6, 8, 3), 40 * i, np.uint8)) for i in range(3)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    assert main(["upscale", str(tmp_path / "deep.png"), "-s", "2"]) == 0
+    assert "deep.png has more than 8 bits per channel" in capsys.readouterr().err
+    assert main(["upscale", str(tmp_path / "anim.gif"), "-s", "2"]) == 0
+    assert "anim.gif has 3 frames; only the first is read" in capsys.readouterr().err
+
+
+def test_upscale_names_the_problem_before_the_work(tmp_path, capsys, monkeypatch):
+    src = save_image(tmp_path / "in.png", np.zeros((6, 8, 3), np.uint8))
+    cases = {(str(tmp_path),): f"{tmp_path} is a folder, not an image file",
+             ("",): "no image file given",
+             (str(src), "-o", str(src / "x.png")): "in.png is a file, not a folder",
+             (str(src), "-o", str(tmp_path)): "it is a folder",
+             (str(src), "-o", str(tmp_path / "x.psd")): ".psd is not an image format srkit writes",
+             (str(src), "-o", str(tmp_path / "x.ico")): ".ico is not an image format srkit writes",
+             (str(src), "-m", "espcn", "-s", "2"): "no shipped weights for espcn x2"}
+    def not_reached(*args, **kwargs):
+        raise AssertionError("the work started")
+    monkeypatch.setattr(UPSCALE_MODULE, "upscale", not_reached)
+    for argv, message in cases.items():
+        assert main(["upscale", *argv]) == 1, argv
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, (argv, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png"]           # nothing written, nothing left
+
+
+def test_upscale_out_of_memory_is_an_error_that_names_the_sizes(tmp_path, capsys, monkeypatch):
+    src = save_image(tmp_path / "big.png", np.zeros((6, 8, 3), np.uint8))
+    for error in (MemoryError(), RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: not "
+                                              "enough memory: you tried to allocate 123 bytes.")):
+        def oom(*args, _error=error, **kwargs):
+            raise _error
+        monkeypatch.setattr(UPSCALE_MODULE, "upscale", oom)
+        assert main(["upscale", str(src), "-m", "fsrcnn", "-s", "4"]) == 1
+        err = capsys.readouterr().err
+        assert "out of memory upscaling" in err and "(8x6) x4 to 32x24 pixels" in err and "--tile" in err
+    monkeypatch.setattr(UPSCALE_MODULE, "upscale", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("a bug")))
+    with pytest.raises(RuntimeError, match="a bug"):                       # other errors are not disguised
+        main(["upscale", str(src), "-m", "fsrcnn", "-s", "4"])
 
 
 def test_console_script_is_installed():

@@ -110,3 +110,40 @@ def test_float_tiffs_exif_orientation_and_huge_images(tmp_path, rgb, monkeypatch
     with pytest.raises(ValueError, match="full.png.*MAX_IMAGE_PIXELS = None"):
         Image.fromarray(rgb).save(tmp_path / "full.png")
         load_image(tmp_path / "full.png")
+
+
+def test_alpha_and_what_load_leaves_out(tmp_path, rgb):
+    from srkit.io import load_alpha, what_load_leaves_out
+    rgba = np.concatenate([rgb, np.arange(rgb[..., :1].size, dtype=np.uint8).reshape(rgb.shape[:2] + (1,))], axis=2)
+    Image.fromarray(rgba).save(tmp_path / "a.png")
+    assert np.array_equal(load_alpha(tmp_path / "a.png"), rgba[..., 3])
+    assert what_load_leaves_out(tmp_path / "a.png") == [f"{tmp_path / 'a.png'} has transparency (alpha), which "
+                                                        "load_image drops; load_alpha reads it"]
+    Image.fromarray(rgb).save(tmp_path / "plain.png")
+    assert load_alpha(tmp_path / "plain.png") is None and what_load_leaves_out(tmp_path / "plain.png") == []
+    Image.fromarray(rgb[..., 0].astype(np.uint16) * 257).save(tmp_path / "deep.png")
+    assert "more than 8 bits" in what_load_leaves_out(tmp_path / "deep.png")[0]
+    frames = [Image.fromarray(rgb // (i + 1)) for i in range(4)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    assert "4 frames; only the first is read" in what_load_leaves_out(tmp_path / "anim.gif")[0]
+    with pytest.raises(ValueError, match="is a folder, not an image file"):
+        load_image(tmp_path)
+
+
+def test_save_refuses_what_it_would_get_wrong(tmp_path, rgb):
+    with pytest.raises(ValueError, match=r"run from 0 to 255.*divide by 255"):     # 0..255 floats: not all white
+        save_image(tmp_path / "f.png", np.linspace(0, 255, 12 * 17 * 3).reshape(rgb.shape).astype(np.float32))
+    with pytest.raises(ValueError, match="NaN"):
+        save_image(tmp_path / "n.png", np.full((4, 4), np.nan))
+    rgba = np.concatenate([rgb, rgb[..., :1]], axis=2)
+    with pytest.raises(ValueError, match=r"transparency \(alpha\) as JPEG"):
+        save_image(tmp_path / "a.jpg", rgba)
+    for ext in (".psd", ".ico", ".gif"):          # read-only in Pillow, or they change the pixels
+        with pytest.raises(ValueError, match=f"\\{ext} is not an image format srkit writes"):
+            save_image(tmp_path / f"x{ext}", rgb)
+    (tmp_path / "file").write_text("a file, not a folder")
+    with pytest.raises(FileNotFoundError, match="is a file, not a folder"):
+        save_image(tmp_path / "file" / "x.png", rgb)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+    for ext in (".png", ".tif", ".webp", ".tga"):  # with alpha, as written
+        assert np.array_equal(np.asarray(Image.open(save_image(tmp_path / f"a{ext}", rgba))), rgba), ext
