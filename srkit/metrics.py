@@ -11,7 +11,7 @@ The protocol (the README's "The evaluation protocol"; the evaluation code of SRC
 4. ``PSNR = 10 log10(255^2 / MSE)``; SSIM is Wang et al. 2004 (11x11 Gaussian window, sigma 1.5,
    K1 = 0.01, K2 = 0.03, L = 255, 'valid' filtering, mean of the map), computed here by
    ``skimage.metrics.structural_similarity`` with those settings. Its defaults (7x7 uniform window)
-   read too high: +0.005 to +0.012 for bicubic on Set5 at x2 to x4 (chapter 02 measures it).
+   read too high, by +0.005 to +0.009 for bicubic on Set5 (the commonly quoted figure; chapter 02 measures x3).
 
 Dataset numbers are the mean over images of the per-image values. Inputs: numpy ``(H, W)`` /
 ``(H, W, C)`` or torch ``(H, W)`` / ``(C, H, W)`` / ``(N, C, H, W)``. A single image gives a ``float``,

@@ -19,7 +19,7 @@ The four steps (chapter 03 builds each one small and checks it against this modu
 ``D_l`` and ``D_h`` are learned **jointly**: one dictionary on the concatenated vectors
 ``[LR features; HR detail]`` (scikit-learn's ``MiniBatchDictionaryLearning``), so that atom ``k`` of ``D_l``
 and atom ``k`` of ``D_h`` describe the same patch. Learning them separately loses that correspondence and
-lands at bicubic quality (``train(..., coupled=False)``, the chapter's ablation).
+lands at or below bicubic quality (``train(..., coupled=False)``, the chapter's ablation).
 
 How we deviate from the paper, and why:
 
