@@ -396,13 +396,19 @@ def test_ctrl_c_finishes_the_step_saves_and_the_run_resumes_exactly(tiny_pairs, 
         if line.startswith("step 10/"):
             os.kill(os.getpid(), signum)
 
-    handler = signal.getsignal(signum)
-    interrupted = get_model("fsrcnn", scale=2, d=8, s=4, m=1)
-    interrupted.load_state_dict(start)
-    with pytest.raises(KeyboardInterrupt, match="step 10"):
-        fit(interrupted, train_pairs, val_pairs, 2, checkpoint=tmp_path / "b.safetensors", log=ctrl_c_at_step_10,
-            **kw)
-    assert signal.getsignal(signum) is handler                           # the usual handler is back
+    inherited = signal.getsignal(signum)
+    if inherited is signal.SIG_IGN:      # e.g. tests started in the background (`cmd &`): the shell ignores SIGINT,
+        signal.signal(signum, signal.default_int_handler)   # and fit rightly leaves an ignored signal ignored
+    try:
+        handler = signal.getsignal(signum)
+        interrupted = get_model("fsrcnn", scale=2, d=8, s=4, m=1)
+        interrupted.load_state_dict(start)
+        with pytest.raises(KeyboardInterrupt, match="step 10"):
+            fit(interrupted, train_pairs, val_pairs, 2, checkpoint=tmp_path / "b.safetensors",
+                log=ctrl_c_at_step_10, **kw)
+        assert signal.getsignal(signum) is handler                       # the usual handler is back
+    finally:
+        signal.signal(signum, inherited)
     assert json.loads((tmp_path / "b.json").read_text())["step"] == 10   # nothing lost
     assert "interrupted at step 10: checkpoint written to" in lines[-1]
     resumed = get_model("fsrcnn", scale=2, d=8, s=4, m=1)
