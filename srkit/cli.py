@@ -107,7 +107,7 @@ def _upscale(args) -> int:
     from .upscale import upscale
 
     source = Path(args.input)
-    image = load_image(source, keep_gray=True)       # gray stays gray; a missing or broken file is named here
+    image = load_image(args.input, keep_gray=True)   # gray stays gray; a missing or broken file is named here
     out = Path(args.output) if args.output else source.with_name(f"{source.stem}_{args.method}_x{args.scale}.png")
     if out.resolve() == source.resolve():
         print(f"srkit upscale: the output {out} is the input; choose another -o", file=sys.stderr)
@@ -126,8 +126,8 @@ def _upscale(args) -> int:
         print(f"srkit upscale: --tile and --device apply to networks; {args.method} ignores them", file=sys.stderr)
     if network:                          # no weights for this scale, or no such device: said before the work
         model = get_model(args.method, scale=args.scale, weights="default", device=pick_device(args.device))
-    for note in what_load_leaves_out(source):
-        if "transparency" not in note:   # transparency is kept below
+    for kind, note in what_load_leaves_out(source).items():
+        if kind != "alpha":              # transparency is kept below, or its loss was noted above
             print(f"srkit upscale: note: {note}", file=sys.stderr)
     try:
         if network:                      # networks: tiled, so that large photos fit in memory

@@ -75,9 +75,9 @@ def load_image(path: str | os.PathLike, keep_gray: bool = False, upright: bool =
 
 
 def _existing_file(path: str | os.PathLike) -> Path:
-    path = Path(path)
-    if str(path) in ("", "."):
+    if os.fspath(path) == "":                      # Path("") would be the current folder
         raise FileNotFoundError("no image file given (the path is empty)")
+    path = Path(path)
     if path.is_dir():
         raise ValueError(f"{path} is a folder, not an image file")
     if not path.is_file():
@@ -93,12 +93,16 @@ def _open(path: Path):
         raise ValueError(f"cannot read {path} as an image ({type(e).__name__}: {e})") from None
 
 
+def _has_alpha(im: Image.Image) -> bool:
+    return im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
+
+
 def load_alpha(path: str | os.PathLike, upright: bool = True) -> np.ndarray | None:
     """The transparency of an image file as ``uint8`` ``(H, W)`` (0 = transparent), aligned with
     :func:`load_image`'s pixels (same ``upright``), or ``None`` for an image without transparency."""
     path = _existing_file(path)
     with _open(path) as im:
-        if im.mode not in ("RGBA", "LA", "PA") and "transparency" not in im.info:
+        if not _has_alpha(im):
             return None
         try:
             im.load()
@@ -112,20 +116,20 @@ def load_alpha(path: str | os.PathLike, upright: bool = True) -> np.ndarray | No
             raise ValueError(f"cannot read {path} as an image ({type(e).__name__}: {e})") from None
 
 
-def what_load_leaves_out(path: str | os.PathLike) -> list[str]:
-    """What :func:`load_image` does not keep of this file, in words (empty if nothing): more than 8 bits per sample,
-    frames after the first, transparency."""
+def what_load_leaves_out(path: str | os.PathLike) -> dict[str, str]:
+    """What :func:`load_image` does not keep of this file, in words, by kind (empty if nothing): ``"bits"`` (more
+    than 8 per channel), ``"frames"`` (after the first), ``"alpha"`` (transparency)."""
     path = _existing_file(path)
-    notes = []
+    notes = {}
     with _open(path) as im:
         raw_modes = [tile[3] if isinstance(tile[3], str) else tile[3][0] for tile in im.tile if tile[3]]
         if im.mode in ("I;16", "I;16B", "I;16L", "I", "F") or any(";16" in str(m) for m in raw_modes):
-            notes.append(f"{path} has more than 8 bits per channel; srkit works on 8 bits, so the result has 8")
+            notes["bits"] = f"{path} has more than 8 bits per channel; srkit works on 8 bits, so the result has 8"
         frames = getattr(im, "n_frames", 1)
         if frames > 1:
-            notes.append(f"{path} has {frames} frames; only the first is read")
-        if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
-            notes.append(f"{path} has transparency (alpha), which load_image drops; load_alpha reads it")
+            notes["frames"] = f"{path} has {frames} frames; only the first is read"
+        if _has_alpha(im):
+            notes["alpha"] = f"{path} has transparency (alpha), which load_image drops; load_alpha reads it"
     return notes
 
 

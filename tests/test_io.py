@@ -117,17 +117,18 @@ def test_alpha_and_what_load_leaves_out(tmp_path, rgb):
     rgba = np.concatenate([rgb, np.arange(rgb[..., :1].size, dtype=np.uint8).reshape(rgb.shape[:2] + (1,))], axis=2)
     Image.fromarray(rgba).save(tmp_path / "a.png")
     assert np.array_equal(load_alpha(tmp_path / "a.png"), rgba[..., 3])
-    assert what_load_leaves_out(tmp_path / "a.png") == [f"{tmp_path / 'a.png'} has transparency (alpha), which "
-                                                        "load_image drops; load_alpha reads it"]
+    assert what_load_leaves_out(tmp_path / "a.png") == {"alpha": f"{tmp_path / 'a.png'} has transparency (alpha), "
+                                                                 "which load_image drops; load_alpha reads it"}
     Image.fromarray(rgb).save(tmp_path / "plain.png")
-    assert load_alpha(tmp_path / "plain.png") is None and what_load_leaves_out(tmp_path / "plain.png") == []
+    assert load_alpha(tmp_path / "plain.png") is None and what_load_leaves_out(tmp_path / "plain.png") == {}
     Image.fromarray(rgb[..., 0].astype(np.uint16) * 257).save(tmp_path / "deep.png")
-    assert "more than 8 bits" in what_load_leaves_out(tmp_path / "deep.png")[0]
+    assert "more than 8 bits" in what_load_leaves_out(tmp_path / "deep.png")["bits"]
     frames = [Image.fromarray(rgb // (i + 1)) for i in range(4)]
     frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
-    assert "4 frames; only the first is read" in what_load_leaves_out(tmp_path / "anim.gif")[0]
-    with pytest.raises(ValueError, match="is a folder, not an image file"):
-        load_image(tmp_path)
+    assert "4 frames; only the first is read" in what_load_leaves_out(tmp_path / "anim.gif")["frames"]
+    for folder in (tmp_path, "."):                 # "." is a folder, not an empty path
+        with pytest.raises(ValueError, match="is a folder, not an image file"):
+            load_image(folder)
 
 
 def test_save_refuses_what_it_would_get_wrong(tmp_path, rgb):
